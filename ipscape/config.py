@@ -1,0 +1,283 @@
+"""The supervisor-editable dashboard configuration (``dashboard.toml``).
+
+Intervals, thresholds, the campaign list, history and wall-display options live in one TOML file
+that a supervisor can read and version. Every problem is a ConfigError that names the key and says
+what is expected; values outside safe ranges are refused rather than silently clamped.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ipscape.errors import ConfigError
+
+CONFIG_ENV = "IPSCAPE_DASHBOARD_CONFIG"
+DEFAULT_CONFIG_PATH = Path("dashboard.toml")
+# ipSCAPE's own "Agents Online" view refreshes every 8 s; polling faster only costs the tenant.
+MIN_POLL_S = 8.0
+
+
+@dataclass(frozen=True)
+class PollConfig:
+    campaigns_s: float = 10.0
+    agents_s: float = 10.0
+    activities_s: float = 30.0
+    jitter_s: float = 1.0
+    # after a failed refresh, wait this long before trying again (doubles up to max)
+    error_backoff_s: float = 15.0
+    error_backoff_max_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """warn/alert levels; a value must fall below ``level - hysteresis`` to clear a colour."""
+
+    warn: float
+    alert: float
+    hysteresis: float = 0.0
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    ewt_s: Threshold = Threshold(60, 180, 10)
+    longest_wait_s: Threshold = Threshold(120, 300, 10)
+    calls_waiting: Threshold = Threshold(5, 10, 1)
+    time_in_state_s: Threshold = Threshold(600, 1200, 30)
+    voicemail_age_s: Threshold = Threshold(1800, 3600, 60)
+    # campaign id -> overrides for that campaign
+    per_campaign: Mapping[int, Mapping[str, Threshold]] = field(default_factory=dict)
+
+    def for_campaign(self, metric: str, campaign_id: int | None = None) -> Threshold:
+        if campaign_id is not None:
+            override = self.per_campaign.get(int(campaign_id), {}).get(metric)
+            if override is not None:
+                return override
+        return getattr(self, metric)
+
+
+@dataclass(frozen=True)
+class HistoryConfig:
+    path: str = "data/history.sqlite"
+    retention_days: float = 7.0
+
+
+@dataclass(frozen=True)
+class WallConfig:
+    rotate_s: float = 20.0
+    reload_at: str = "03:00"  # local time of the nightly self-reload, "" for never
+    open_hours: str = ""  # e.g. "07:00-20:00": outside it the board dims; "" = always bright
+    pixel_shift_px: int = 4
+    kiosk_tokens: tuple[str, ...] = ()  # revocable read-only tokens; empty = no token needed
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    title: str = "Contact Centre"
+    display_timezone: str = "Australia/Sydney"
+    campaigns: tuple[int, ...] = ()  # empty = every active campaign the tenant lists
+    poll: PollConfig = PollConfig()
+    thresholds: Thresholds = Thresholds()
+    history: HistoryConfig = HistoryConfig()
+    wall: WallConfig = WallConfig()
+    source: str = "defaults"  # where this config came from, for the page footer
+
+
+def _section(data: Mapping[str, object], name: str) -> Mapping[str, object]:
+    value = data.get(name, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"[{name}] must be a table in the dashboard config.", setting=name)
+    return value
+
+
+def _number(
+    table: Mapping[str, object], key: str, default: float, where: str, lo: float, hi: float
+) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(
+            f"{where}.{key} must be a number (got {type(value).__name__}).",
+            setting=f"{where}.{key}",
+        )
+    if not lo <= value <= hi:
+        raise ConfigError(
+            f"{where}.{key} must be between {lo:g} and {hi:g} (got {value:g}).",
+            setting=f"{where}.{key}",
+        )
+    return float(value)
+
+
+def _string(table: Mapping[str, object], key: str, default: str, where: str) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}.{key} must be text.", setting=f"{where}.{key}")
+    return value
+
+
+def _threshold(value: object, where: str, default: Threshold | None) -> Threshold:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{where} must be a table with warn and alert.", setting=where)
+    base = default or Threshold(0, 0)
+    warn = _number(value, "warn", base.warn, where, 0, 10**7)
+    alert = _number(value, "alert", base.alert, where, 0, 10**7)
+    hysteresis = _number(value, "hysteresis", base.hysteresis, where, 0, 10**6)
+    if alert < warn:
+        raise ConfigError(f"{where}.alert must be at least {where}.warn.", setting=where)
+    return Threshold(warn, alert, hysteresis)
+
+
+_THRESHOLD_METRICS = (
+    "ewt_s",
+    "longest_wait_s",
+    "calls_waiting",
+    "time_in_state_s",
+    "voicemail_age_s",
+)
+
+
+def _thresholds(table: Mapping[str, object]) -> Thresholds:
+    defaults = Thresholds()
+    values: dict[str, Threshold] = {}
+    for metric in _THRESHOLD_METRICS:
+        if metric in table:
+            values[metric] = _threshold(
+                table[metric], f"thresholds.{metric}", getattr(defaults, metric)
+            )
+    per_campaign: dict[int, dict[str, Threshold]] = {}
+    campaigns = table.get("campaign", {})
+    if not isinstance(campaigns, Mapping):
+        raise ConfigError(
+            "[thresholds.campaign] must be a table keyed by campaign id.",
+            setting="thresholds.campaign",
+        )
+    for key, metrics in campaigns.items():
+        where = f"thresholds.campaign.{key}"
+        try:
+            campaign_id = int(key)
+        except ValueError:
+            raise ConfigError(
+                f"{where}: campaign keys must be campaign ids (numbers).", setting=where
+            ) from None
+        if not isinstance(metrics, Mapping):
+            raise ConfigError(f"{where} must be a table of metrics.", setting=where)
+        per_campaign[campaign_id] = {}
+        for metric, value in metrics.items():
+            if metric not in _THRESHOLD_METRICS:
+                raise ConfigError(
+                    f"{where}.{metric} is not a known metric; use one of "
+                    + ", ".join(_THRESHOLD_METRICS),
+                    setting=f"{where}.{metric}",
+                )
+            per_campaign[campaign_id][metric] = _threshold(
+                value, f"{where}.{metric}", getattr(defaults, metric)
+            )
+    unknown = set(table) - set(_THRESHOLD_METRICS) - {"campaign"}
+    if unknown:
+        raise ConfigError(
+            f"Unknown key(s) in [thresholds]: {', '.join(sorted(unknown))}.", setting="thresholds"
+        )
+    return replace(defaults, per_campaign=per_campaign, **values)
+
+
+def config_from_mapping(data: Mapping[str, object], source: str = "mapping") -> DashboardConfig:
+    """Validate a parsed TOML document into a DashboardConfig."""
+    known = {"title", "display_timezone", "campaigns", "poll", "thresholds", "history", "wall"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(
+            f"Unknown key(s) in the dashboard config: {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(known))}.",
+            setting=sorted(unknown)[0],
+        )
+    title = _string(data, "title", DashboardConfig.title, "config")
+    tz = _string(data, "display_timezone", DashboardConfig.display_timezone, "config")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(tz)
+    except Exception:
+        raise ConfigError(
+            f"display_timezone {tz!r} is not a known time zone (e.g. Australia/Sydney).",
+            setting="display_timezone",
+        ) from None
+    campaigns = data.get("campaigns", [])
+    if not isinstance(campaigns, list) or not all(
+        isinstance(c, int) and not isinstance(c, bool) for c in campaigns
+    ):
+        raise ConfigError(
+            "campaigns must be a list of campaign ids, e.g. [1, 2, 5].", setting="campaigns"
+        )
+
+    p = _section(data, "poll")
+    poll = PollConfig(
+        campaigns_s=_number(p, "campaigns_s", PollConfig.campaigns_s, "poll", MIN_POLL_S, 3600),
+        agents_s=_number(p, "agents_s", PollConfig.agents_s, "poll", MIN_POLL_S, 3600),
+        activities_s=_number(p, "activities_s", PollConfig.activities_s, "poll", MIN_POLL_S, 3600),
+        jitter_s=_number(p, "jitter_s", PollConfig.jitter_s, "poll", 0, 60),
+        error_backoff_s=_number(p, "error_backoff_s", PollConfig.error_backoff_s, "poll", 1, 3600),
+        error_backoff_max_s=_number(
+            p, "error_backoff_max_s", PollConfig.error_backoff_max_s, "poll", 1, 86400
+        ),
+    )
+    h = _section(data, "history")
+    history = HistoryConfig(
+        path=_string(h, "path", HistoryConfig.path, "history"),
+        retention_days=_number(
+            h, "retention_days", HistoryConfig.retention_days, "history", 0.01, 3650
+        ),
+    )
+    w = _section(data, "wall")
+    tokens = w.get("kiosk_tokens", [])
+    if not isinstance(tokens, list) or not all(isinstance(t, str) and len(t) >= 16 for t in tokens):
+        raise ConfigError(
+            "wall.kiosk_tokens must be a list of random strings of 16+ characters.",
+            setting="wall.kiosk_tokens",
+        )
+    wall = WallConfig(
+        rotate_s=_number(w, "rotate_s", WallConfig.rotate_s, "wall", 5, 3600),
+        reload_at=_string(w, "reload_at", WallConfig.reload_at, "wall"),
+        open_hours=_string(w, "open_hours", WallConfig.open_hours, "wall"),
+        pixel_shift_px=int(_number(w, "pixel_shift_px", WallConfig.pixel_shift_px, "wall", 0, 20)),
+        kiosk_tokens=tuple(tokens),
+    )
+    return DashboardConfig(
+        title=title,
+        display_timezone=tz,
+        campaigns=tuple(campaigns),
+        poll=poll,
+        thresholds=_thresholds(_section(data, "thresholds")),
+        history=history,
+        wall=wall,
+        source=source,
+    )
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> DashboardConfig:
+    """Load the dashboard config from ``path``, $IPSCAPE_DASHBOARD_CONFIG or ./dashboard.toml.
+
+    No file at the default path means defaults; a file that was asked for explicitly but is missing,
+    or any file that does not parse, is a ConfigError that says where and what.
+    """
+    explicit = path is not None or bool(os.environ.get(CONFIG_ENV))
+    chosen = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+    if not chosen.exists():
+        if explicit:
+            raise ConfigError(f"Dashboard config file not found: {chosen}.", setting=CONFIG_ENV)
+        return DashboardConfig()
+    try:
+        data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"{chosen} is not valid TOML: {exc}. Fix the line it names.", setting=str(chosen)
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{chosen} cannot be read: {type(exc).__name__}.", setting=str(chosen)
+        ) from exc
+    try:
+        return config_from_mapping(data, source=str(chosen))
+    except ConfigError as exc:
+        raise ConfigError(f"{chosen}: {exc}", setting=exc.setting) from exc

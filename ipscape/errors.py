@@ -1,0 +1,97 @@
+"""The error tree callers catch. Messages never contain credentials."""
+
+from __future__ import annotations
+
+
+class IpscapeError(Exception):
+    """Base of every error raised by this package."""
+
+
+class ConfigError(IpscapeError):
+    """A setting is missing or malformed. The message names the setting, never its value."""
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+class ApiError(IpscapeError):
+    """The tenant could not be used for this request."""
+
+    def __init__(self, message: str, *, operation: str | None = None) -> None:
+        super().__init__(message)
+        self.operation = operation
+
+
+class ApiConnectionError(ApiError):
+    """The tenant could not be reached (DNS, refused, reset)."""
+
+
+class ApiTimeoutError(ApiConnectionError):
+    """The tenant did not answer within the timeout."""
+
+
+class ResponseFormatError(ApiError):
+    """The tenant answered 2xx but the body is not the JSON we expect (truncated, wrong shape)."""
+
+
+class ApiStatusError(ApiError):
+    """The tenant answered with an error status."""
+
+    def __init__(self, message: str, *, status_code: int, operation: str | None = None) -> None:
+        super().__init__(message, operation=operation)
+        self.status_code = status_code
+
+
+class AuthenticationError(ApiStatusError):
+    """Every configured key was refused (401/403)."""
+
+
+class NotFoundError(ApiStatusError):
+    """404: the campaign, activity, lead or media does not exist (or the path differs)."""
+
+
+class RateLimitedError(ApiStatusError):
+    """429 after retries; `retry_after_s` is the tenant's last hint, if any."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int = 429,
+        operation: str | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, operation=operation)
+        self.retry_after_s = retry_after_s
+
+
+class ServerError(ApiStatusError):
+    """5xx after retries."""
+
+
+def user_message(exc: BaseException) -> str:
+    """A short, secret-free sentence for a page or a CLI, naming what to do where we can."""
+    if isinstance(exc, AuthenticationError):
+        return (
+            "The tenant refused the API token and every configured secret key (HTTP "
+            f"{exc.status_code}). Check IPSCAPE_API_TOKEN and IPSCAPE_SECRET_KEY_1/2."
+        )
+    if isinstance(exc, RateLimitedError):
+        hint = f" (asked to wait {exc.retry_after_s:.0f} s)" if exc.retry_after_s else ""
+        return f"The tenant is rate limiting us{hint}; data will refresh when it allows."
+    if isinstance(exc, ApiTimeoutError):
+        return "The tenant did not answer in time; retrying in the background."
+    if isinstance(exc, ApiConnectionError):
+        return "The tenant cannot be reached; check IPSCAPE_BASE_URL and the network."
+    if isinstance(exc, NotFoundError):
+        return f"The tenant does not know this resource (HTTP 404, {exc.operation or 'request'})."
+    if isinstance(exc, ServerError):
+        return f"The tenant is failing (HTTP {exc.status_code}); retrying in the background."
+    if isinstance(exc, ApiStatusError):
+        return f"The tenant answered HTTP {exc.status_code} ({exc.operation or 'request'})."
+    if isinstance(exc, ResponseFormatError):
+        return f"The tenant sent data we could not read ({exc})."
+    if isinstance(exc, IpscapeError):
+        return str(exc)
+    return f"Unexpected error: {type(exc).__name__}."
