@@ -1,0 +1,233 @@
+"""`python -m ipscape` over real HTTP against the simulator: output and every exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ipscape.__main__ import EXIT_AUTH, EXIT_OK, EXIT_TENANT, EXIT_USAGE, main
+from ipscape.feeds import FEEDS
+from ipscape.frames import FEED_COLUMNS
+
+
+@pytest.fixture
+def tenant_env(monkeypatch, tmp_path):
+    """Point the CLI at a given simulator through the documented environment variables."""
+    monkeypatch.chdir(tmp_path)  # no dashboard.toml here: defaults
+    for name in list(os.environ):
+        if name.startswith("IPSCAPE_"):
+            monkeypatch.delenv(name)
+
+    def use(sim, keys=None):
+        monkeypatch.setenv("IPSCAPE_BASE_URL", sim.api_root)
+        monkeypatch.setenv("IPSCAPE_API_TOKEN", sim.token)
+        key1, key2 = keys or sim.keys
+        monkeypatch.setenv("IPSCAPE_SECRET_KEY_1", key1)
+        monkeypatch.setenv("IPSCAPE_SECRET_KEY_2", key2)
+
+    return use
+
+
+def simulator_campaign(sim) -> int:
+    from ipscape.client import IpscapeClient
+    from ipscape.settings import demo_settings
+
+    with IpscapeClient(demo_settings(sim.api_root)) as client:
+        return client.list_campaigns()[0]["campaignId"]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_fetch_prints_non_empty_well_typed_json_for_every_feed(
+    shared_simulator, tenant_env, capsys, feed
+):
+    tenant_env(shared_simulator)
+    code, out, err = run(capsys, "fetch", feed, "--format", "json")
+    assert code == EXIT_OK, err
+    records = json.loads(out)
+    assert isinstance(records, list) and records, f"{feed} printed no records"
+    assert set(FEED_COLUMNS[feed]) <= set(records[0])
+    time_columns = [c for c in FEED_COLUMNS[feed] if c.endswith(("_at", "_since"))]
+    for column in time_columns:
+        values = [r[column] for r in records if r[column] is not None]
+        assert values, column
+        # ISO 8601, UTC
+        assert all(pd.Timestamp(v).tzinfo is not None for v in values[:20])
+
+
+def test_fetch_csv_filters_by_campaign(shared_simulator, tenant_env, capsys):
+    tenant_env(shared_simulator)
+    code, out, _ = run(capsys, "fetch", "campaigns", "--format", "json")
+    campaign = json.loads(out)[-1]["campaign_id"]
+    code, out, _ = run(capsys, "fetch", "campaigns", "--campaign", str(campaign))
+    assert code == EXIT_OK
+    lines = out.strip().splitlines()
+    assert lines[0].split(",")[:2] == ["campaign_id", "campaign_name"]
+    assert len(lines) == 2 and lines[1].startswith(f"{campaign},")
+
+
+def test_second_key_serves_every_command_when_first_is_revoked(simulator, tenant_env, capsys):
+    tenant_env(simulator)
+    simulator.inject({"kind": "revoke_key", "key": simulator.keys[0]})
+    assert run(capsys, "check")[0] == EXIT_OK
+    assert run(capsys, "fetch", "agents", "--format", "json")[0] == EXIT_OK
+    code, _, err = run(capsys, "fetch", "voicemail")
+    assert code == EXIT_OK, err
+
+
+def test_both_keys_refused_exits_3_without_secrets(simulator, tenant_env, capsys):
+    tenant_env(simulator, keys=("wrong-canary-1", "wrong-canary-2"))
+    code, out, err = run(capsys, "fetch", "campaigns")
+    assert code == EXIT_AUTH
+    assert "refused" in err and "IPSCAPE_SECRET_KEY_1" in err
+    assert "canary" not in out + err
+    assert "Traceback" not in err
+
+
+def test_unreachable_tenant_exits_4(tenant_env, monkeypatch, capsys):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("IPSCAPE_BASE_URL", f"http://127.0.0.1:{port}/platform-api")
+    monkeypatch.setenv("IPSCAPE_API_TOKEN", "t")
+    monkeypatch.setenv("IPSCAPE_SECRET_KEY_1", "k")
+    code, _, err = run(capsys, "fetch", "campaigns")
+    assert code == EXIT_TENANT
+    assert "cannot be reached" in err
+
+
+def test_failing_tenant_exits_4(simulator, tenant_env, capsys):
+    tenant_env(simulator)
+    simulator.inject({"kind": "status", "status": 503, "match": "/v3.0/*"})
+    code, _, err = run(capsys, "fetch", "agents")
+    assert code == EXIT_TENANT
+    assert "503" in err
+
+
+def test_broken_json_exits_4(simulator, tenant_env, capsys):
+    tenant_env(simulator)
+    simulator.inject({"kind": "truncate", "match": "/v3.0/agents*"})
+    code, _, err = run(capsys, "fetch", "agents")
+    assert code == EXIT_TENANT
+    assert "could not read" in err
+
+
+def test_no_configuration_exits_2_and_says_what_to_set(tenant_env, capsys):
+    code, _, err = run(capsys, "fetch", "campaigns")
+    assert code == EXIT_USAGE
+    assert "IPSCAPE_BASE_URL" in err and "python -m ipscape.simulator" in err
+
+
+def test_partial_configuration_names_the_missing_setting(tenant_env, monkeypatch, capsys):
+    monkeypatch.setenv("IPSCAPE_BASE_URL", "https://acme.ipscape.com.au/platform-api")
+    code, _, err = run(capsys, "check")
+    assert code == EXIT_USAGE
+    assert "IPSCAPE_API_TOKEN" in err and "IPSCAPE_SECRET_KEY_1" in err
+
+
+def test_malformed_dashboard_config_exits_2(shared_simulator, tenant_env, tmp_path, capsys):
+    tenant_env(shared_simulator)
+    (tmp_path / "dashboard.toml").write_text("[poll]\nagents_s = 1\n", encoding="utf-8")
+    code, _, err = run(capsys, "fetch", "agents")
+    assert code == EXIT_USAGE
+    assert "poll.agents_s" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("fetch", "weather"),
+        ("fetch", "campaigns", "--campaign", "one"),
+        ("lead",),
+        (),
+    ],
+)
+def test_usage_errors_exit_2(shared_simulator, tenant_env, capsys, argv):
+    tenant_env(shared_simulator)
+    with pytest.raises(SystemExit) as info:
+        main(list(argv))
+    assert info.value.code == EXIT_USAGE
+
+
+def test_invalid_since_exits_2(shared_simulator, tenant_env, capsys):
+    tenant_env(shared_simulator)
+    code, _, err = run(capsys, "fetch", "voicemail", "--since", "yesterday")
+    assert code == EXIT_USAGE and "ISO 8601" in err
+
+
+def test_check_lists_operations_discovered_from_the_tenant(sim_factory, tenant_env, capsys):
+    sim = sim_factory(path_overrides={"campaign_statistics": "/v3.0/stats/{campaignId}"})
+    tenant_env(sim)
+    code, out, _ = run(capsys, "check")
+    assert code == EXIT_OK
+    assert "/v3.0/stats/{campaignId}" in out
+    code, out, _ = run(capsys, "fetch", "campaigns", "--format", "json")
+    assert code == EXIT_OK and json.loads(out)
+    assert any("/v3.0/stats/" in key for key in sim.stats()["requests"])
+
+
+def test_lead_create_and_update_from_json_files(simulator, tenant_env, tmp_path, capsys):
+    tenant_env(simulator)
+    campaign = simulator_campaign(simulator)
+    new = tmp_path / "lead.json"
+    new.write_text(
+        json.dumps(
+            {"campaignId": campaign, "listId": 1, "customerKey": "C-1", "phone1": "+61400000001"}
+        ),
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "lead", "create", str(new))
+    assert code == EXIT_OK, err
+    lead_id = json.loads(out)["leadId"]
+    change = tmp_path / "change.json"
+    change.write_text(json.dumps({"phone2": "+61400000002"}), encoding="utf-8")
+    code, out, _ = run(capsys, "lead", "update", str(lead_id), str(change))
+    assert code == EXIT_OK
+    assert json.loads(out)["phone2"] == "+61400000002"
+
+
+def test_lead_errors_exit_2_with_a_reason(simulator, tenant_env, tmp_path, capsys):
+    tenant_env(simulator)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", encoding="utf-8")
+    code, _, err = run(capsys, "lead", "create", str(broken))
+    assert code == EXIT_USAGE and "not valid JSON" in err
+    code, _, err = run(capsys, "lead", "create", str(tmp_path / "missing.json"))
+    assert code == EXIT_USAGE and "cannot read" in err
+    change = tmp_path / "change.json"
+    change.write_text("{}", encoding="utf-8")
+    code, _, err = run(capsys, "lead", "update", "999999999", str(change))
+    assert code == EXIT_USAGE and "404" in err
+
+
+def test_module_entry_point_runs_as_a_process(shared_simulator, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IPSCAPE_")}
+    env.update(
+        IPSCAPE_BASE_URL=shared_simulator.api_root,
+        IPSCAPE_API_TOKEN=shared_simulator.token,
+        IPSCAPE_SECRET_KEY_1=shared_simulator.keys[0],
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "ipscape", "fetch", "transfers", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == EXIT_OK, done.stderr
+    assert json.loads(done.stdout)
