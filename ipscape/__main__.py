@@ -1,0 +1,191 @@
+"""``python -m ipscape``: fetch a feed, check credentials, create or update a lead.
+
+Exit codes: 0 ok; 2 usage or configuration error (or a request the tenant rejected as invalid);
+3 authentication refused; 4 tenant unreachable or failing. Known failures print one line that says
+what to do, never a traceback and never a secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from ipscape.client import IpscapeClient
+from ipscape.config import load_config
+from ipscape.errors import (
+    ApiConnectionError,
+    ApiError,
+    ApiStatusError,
+    AuthenticationError,
+    ConfigError,
+    RateLimitedError,
+    ServerError,
+    user_message,
+)
+from ipscape.feeds import FEEDS, fetch_feed
+from ipscape.settings import is_configured, settings_from_env
+
+EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_TENANT = 0, 2, 3, 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m ipscape", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log requests and retries")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    fetch = sub.add_parser("fetch", help="print one feed as CSV or JSON")
+    fetch.add_argument("feed", choices=FEEDS)
+    fetch.add_argument("--campaign", type=int, metavar="ID")
+    fetch.add_argument("--lead", type=int, metavar="ID")
+    fetch.add_argument(
+        "--since", metavar="ISO", help="activities created at or after (default: today)"
+    )
+    fetch.add_argument("--until", metavar="ISO", help="activities created before")
+    fetch.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    sub.add_parser("check", help="verify the credentials and list the discovered operations")
+
+    lead = sub.add_parser("lead", help="create or update a lead from a JSON file")
+    lead_sub = lead.add_subparsers(dest="lead_command", required=True, parser_class=_Parser)
+    create = lead_sub.add_parser("create")
+    create.add_argument("file", type=Path)
+    update = lead_sub.add_parser("update")
+    update.add_argument("lead_id", type=int)
+    update.add_argument("file", type=Path)
+    return parser
+
+
+class UsageError(Exception):
+    """Bad input from the command line (not the tenant's doing)."""
+
+
+def _parse_when(text: str | None, tz: str, flag: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(
+            f"{flag} {text!r} is not an ISO 8601 time, e.g. 2026-11-26T09:00"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=ZoneInfo(tz))
+
+
+def _read_json_object(path: Path) -> dict[str, Any]:
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise UsageError(f"{path} must hold one JSON object (the lead's fields)")
+    return body
+
+
+def frame_to_text(frame: pd.DataFrame, fmt: str) -> str:
+    """JSON: a list of records with ISO-8601 UTC timestamps. CSV: the same, flat."""
+    frame = frame.copy()
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(
+                lambda v: list(v) if isinstance(v, tuple) else v, na_action="ignore"
+            )
+    if fmt == "json":
+        return frame.to_json(orient="records", date_format="iso", date_unit="s") + "\n"
+    return frame.drop(columns=["raw"], errors="ignore").to_csv(
+        index=False, date_format="%Y-%m-%dT%H:%M:%SZ"
+    )
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not is_configured():
+        raise ConfigError(
+            "No tenant configured: set IPSCAPE_BASE_URL, IPSCAPE_API_TOKEN and "
+            "IPSCAPE_SECRET_KEY_1 (and optionally IPSCAPE_SECRET_KEY_2). To try it without a "
+            "tenant, start the simulator (python -m ipscape.simulator --port 8765) and use its "
+            "printed settings.",
+            setting="IPSCAPE_BASE_URL",
+        )
+    settings = settings_from_env()
+    config = load_config()
+    with IpscapeClient(settings) as client:
+        if args.command == "check":
+            operations = client.operations()
+            campaigns = client.list_campaigns()
+            print(
+                f"OK: {settings.redacted}, secret key {client.key_number} accepted, "
+                f"{len(campaigns)} campaign(s) visible."
+            )
+            for op in operations.values():
+                print(f"  {op.name:<20} {op.method:<5} {op.path}  ({op.source})")
+            return EXIT_OK
+        if args.command == "lead":
+            body = _read_json_object(args.file)
+            if args.lead_command == "create":
+                result = client.create_lead(body)
+            else:
+                result = client.update_lead(args.lead_id, body)
+            print(json.dumps(result, indent=2, default=str))
+            return EXIT_OK
+        tz = config.display_timezone
+        frame = fetch_feed(
+            client,
+            args.feed,
+            campaign_id=args.campaign,
+            lead_id=args.lead,
+            since=_parse_when(args.since, tz, "--since"),
+            until=_parse_when(args.until, tz, "--until"),
+            timezone=tz,
+        )
+        sys.stdout.write(frame_to_text(frame, args.format))
+        return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return _run(args)
+    except (ConfigError, UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except AuthenticationError as exc:
+        print(f"error: {user_message(exc)}", file=sys.stderr)
+        return EXIT_AUTH
+    except ApiStatusError as exc:
+        if isinstance(exc, RateLimitedError | ServerError):
+            print(f"error: {user_message(exc)}", file=sys.stderr)
+            return EXIT_TENANT
+        print(
+            f"error: the tenant rejected the request (HTTP {exc.status_code}, "
+            f"{exc.operation}); check the ids and fields you passed.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except (ApiConnectionError, ApiError) as exc:
+        print(f"error: {user_message(exc)}", file=sys.stderr)
+        return EXIT_TENANT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
