@@ -1,5 +1,6 @@
-"""Client behaviour at the byte level, with httpx.MockTransport: retries, Retry-After, key fallback,
-pagination and error mapping. The same behaviours run over real HTTP in test_client_integration.py."""
+"""Client behaviour at the byte level, with httpx.MockTransport: retries, Retry-After, key
+fallback, pagination and error mapping. The same behaviours run over real HTTP in
+test_client_integration.py."""
 
 from __future__ import annotations
 
@@ -260,9 +261,7 @@ def test_lead_creation_is_not_resent_after_a_read_timeout():
     assert len(calls) == 1  # it may have been created: never create it twice
 
 
-@pytest.mark.parametrize(
-    "body", [b'{"campaignId": 1, "campaignN', b"<html>oops</html>", b""]
-)
+@pytest.mark.parametrize("body", [b'{"campaignId": 1, "campaignN', b"<html>oops</html>", b""])
 def test_broken_json_raises_response_format_error(body):
     def handler(request):
         return httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
@@ -293,7 +292,9 @@ def test_pagination_follows_next_uri_against_the_api_root_keeping_the_cursor():
         seen.append(request.url)
         cursor = request.url.params.get("cursor")
         if cursor is None:
-            return httpx.Response(200, json=page([{"n": 1}], "/v3.0/activities?cursor=b&campaignId=3"))
+            return httpx.Response(
+                200, json=page([{"n": 1}], "/v3.0/activities?cursor=b&campaignId=3")
+            )
         if cursor == "b":
             return httpx.Response(
                 200, json=page([{"n": 2}], "/platform-api/v3.0/activities?cursor=c")

@@ -25,14 +25,25 @@ def test_operation_is_matched_by_its_documented_summary_whatever_the_path():
 
 def test_operation_is_matched_by_operation_id_when_the_summary_differs():
     ops = operations_from_spec(
-        spec({"/v4/acts": {"get": {"summary": "Activities (paged)", "operationId": "listActivities"}}})
+        spec(
+            {
+                "/v4/acts": {
+                    "get": {"summary": "Activities (paged)", "operationId": "listActivities"}
+                }
+            }
+        )
     )
     assert ops["list_activities"].path == "/v4/acts"
 
 
 def test_operation_is_matched_by_path_shape_as_a_last_resort():
     ops = operations_from_spec(
-        spec({"/v3.1/agents/status": {"get": {"summary": "Who is on"}}, "/v3.1/leads/{id}": {"put": {}}})
+        spec(
+            {
+                "/v3.1/agents/status": {"get": {"summary": "Who is on"}},
+                "/v3.1/leads/{id}": {"put": {}},
+            }
+        )
     )
     assert ops["agent_status"].path == "/v3.1/agents/status"
     assert ops["update_lead"].path == "/v3.1/leads/{leadId}"
@@ -85,7 +96,7 @@ def test_client_uses_defaults_when_the_yaml_is_missing_or_broken():
     for answer in (httpx.Response(404), httpx.Response(200, text="paths: [unclosed")):
         paths = []
 
-        def handler(request: httpx.Request, answer=answer) -> httpx.Response:
+        def handler(request: httpx.Request, answer=answer, paths=paths) -> httpx.Response:
             paths.append(request.url.path)
             if request.url.path.endswith("platform-api.yaml"):
                 return answer

@@ -27,7 +27,9 @@ def test_settings_repr_and_label_never_show_secrets():
         assert "canary" not in text
 
 
-@pytest.mark.parametrize("missing", ["IPSCAPE_BASE_URL", "IPSCAPE_API_TOKEN", "IPSCAPE_SECRET_KEY_1"])
+@pytest.mark.parametrize(
+    "missing", ["IPSCAPE_BASE_URL", "IPSCAPE_API_TOKEN", "IPSCAPE_SECRET_KEY_1"]
+)
 def test_missing_setting_is_named(missing):
     source = {k: v for k, v in GOOD.items() if k != missing}
     with pytest.raises(ConfigError) as info:
