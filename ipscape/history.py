@@ -1,0 +1,312 @@
+"""Intraday history of the live feeds, so trend charts survive a restart.
+
+The pollers append every fresh campaign-statistics frame and the agent counts by state on their
+refresh path; pages read bounded, typed frames back. SQLite (WAL, one write and one read
+connection) is the default store; anything that satisfies ``HistoryStore`` can replace it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+CAMPAIGN_COLUMNS = (
+    "at",
+    "campaign_id",
+    "campaign_name",
+    "ewt_s",
+    "max_wait_s",
+    "calls_waiting",
+    "agents_available",
+)
+AGENT_STATE_COLUMNS = ("at", "state", "agents")
+# A chart never needs more points than this; longer ranges are thinned evenly in time.
+MAX_POINTS = 5000
+# Pruning is a DELETE over an index: cheap, but pointless more often than this.
+PRUNE_EVERY_S = 300.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS campaign_history (
+    at_ms INTEGER NOT NULL,
+    campaign_id INTEGER NOT NULL,
+    campaign_name TEXT,
+    ewt_s REAL,
+    max_wait_s REAL,
+    calls_waiting INTEGER,
+    agents_available INTEGER,
+    PRIMARY KEY (campaign_id, at_ms)
+);
+CREATE INDEX IF NOT EXISTS campaign_history_at ON campaign_history (at_ms);
+CREATE TABLE IF NOT EXISTS agent_state_history (
+    at_ms INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    agents INTEGER NOT NULL,
+    PRIMARY KEY (at_ms, state)
+);
+"""
+
+
+class HistoryStore(Protocol):
+    """What the pollers and pages need from a history store (SQLite here, a server DB later)."""
+
+    def append_campaigns(self, frame: pd.DataFrame, at: datetime) -> None: ...
+
+    def append_agent_states(self, frame: pd.DataFrame, at: datetime) -> None: ...
+
+    def campaign_history(
+        self, since: datetime, campaign_ids: Sequence[int] | None = None
+    ) -> pd.DataFrame: ...
+
+    def agent_state_history(self, since: datetime) -> pd.DataFrame: ...
+
+    def prune(self, now: datetime | None = None) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def _ms(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("history times must be timezone-aware")
+    return round(value.timestamp() * 1000)
+
+
+def _value(value: Any, kind: type) -> Any:
+    """A SQLite-ready number, or None for anything unknown (NA stays unknown, never 0)."""
+    if value is None or value is pd.NA:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        return None
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def empty_campaign_history() -> pd.DataFrame:
+    return _typed_campaigns(pd.DataFrame(columns=list(CAMPAIGN_COLUMNS)))
+
+
+def empty_agent_state_history() -> pd.DataFrame:
+    return _typed_states(pd.DataFrame(columns=list(AGENT_STATE_COLUMNS)))
+
+
+def _typed_campaigns(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.astype(
+        {
+            "campaign_id": "Int64",
+            "campaign_name": "string",
+            "ewt_s": "Float64",
+            "max_wait_s": "Float64",
+            "calls_waiting": "Int64",
+            "agents_available": "Int64",
+        }
+    )
+    out["at"] = pd.to_datetime(frame["at"].astype("Int64"), unit="ms", utc=True)
+    return out[list(CAMPAIGN_COLUMNS)]
+
+
+def _typed_states(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.astype({"state": "string", "agents": "Int64"})
+    out["at"] = pd.to_datetime(frame["at"].astype("Int64"), unit="ms", utc=True)
+    return out[list(AGENT_STATE_COLUMNS)]
+
+
+class SQLiteHistory:
+    """History in one SQLite file. Thread-safe; writes and reads use separate connections so a
+    trend chart being read never waits on an append (WAL lets readers run beside the writer)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        retention_days: float,
+        *,
+        clock: Callable[[], float] | None = None,
+        max_points: int = MAX_POINTS,
+    ) -> None:
+        if retention_days <= 0:
+            raise ValueError("retention_days must be > 0")
+        self.path = Path(path)
+        self.retention_s = retention_days * 86400.0
+        self.max_points = max_points
+        self._clock = clock or time.time
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._writer = self._connect()
+        with self._write_lock:
+            self._writer.execute("PRAGMA journal_mode=WAL")
+            self._writer.execute("PRAGMA synchronous=NORMAL")
+            self._writer.executescript(_SCHEMA)
+        self._reader = self._connect()
+        self._closed = False
+        self._last_prune = -math.inf
+        self.prune()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+
+    # -- writes (poller refresh path) ----------------------------------------------------------
+    def append_campaigns(self, frame: pd.DataFrame, at: datetime) -> None:
+        """One row per campaign at ``at``; a second append for the same moment is ignored."""
+        if frame is None or not len(frame) or "campaign_id" not in frame.columns:
+            return
+        at_ms = _ms(at)
+        rows = []
+        for record in frame.to_dict("records"):
+            campaign_id = _value(record.get("campaign_id"), int)
+            if campaign_id is None:
+                continue
+            name = record.get("campaign_name")
+            rows.append(
+                (
+                    at_ms,
+                    campaign_id,
+                    None if name is None or name is pd.NA else str(name),
+                    _value(record.get("ewt_s"), float),
+                    _value(record.get("max_wait_s"), float),
+                    _value(record.get("calls_waiting"), int),
+                    _value(record.get("agents_available"), int),
+                )
+            )
+        self._write("campaign_history", "(?, ?, ?, ?, ?, ?, ?)", rows, at_ms)
+
+    def append_agent_states(self, frame: pd.DataFrame, at: datetime) -> None:
+        """Agents counted by state at ``at`` (from the agent-status frame)."""
+        if frame is None or "state" not in frame.columns or frame.attrs.get("unavailable"):
+            return
+        counts = frame["state"].dropna().astype(str).value_counts()
+        at_ms = _ms(at)
+        rows = [(at_ms, state, int(n)) for state, n in counts.items()]
+        self._write("agent_state_history", "(?, ?, ?)", rows, at_ms)
+
+    def _write(self, table: str, values: str, rows: list[tuple[Any, ...]], at_ms: int) -> None:
+        """Append one moment's rows, unless that moment is already stored (a replayed snapshot
+        must not add or mix rows)."""
+        with self._write_lock:
+            if self._closed:
+                return
+            if rows:
+                with self._writer:
+                    seen = self._writer.execute(
+                        f"SELECT 1 FROM {table} WHERE at_ms = ? LIMIT 1", (at_ms,)
+                    ).fetchone()
+                    if seen is None:
+                        self._writer.executemany(
+                            f"INSERT OR IGNORE INTO {table} VALUES {values}", rows
+                        )
+        if self._clock() - self._last_prune >= PRUNE_EVERY_S:
+            self.prune()
+
+    def prune(self, now: datetime | None = None) -> int:
+        """Delete rows older than the retention; returns how many went."""
+        now_s = now.timestamp() if now is not None else self._clock()
+        cutoff_ms = round((now_s - self.retention_s) * 1000)
+        with self._write_lock:
+            if self._closed:
+                return 0
+            with self._writer:
+                removed = self._writer.execute(
+                    "DELETE FROM campaign_history WHERE at_ms < ?", (cutoff_ms,)
+                ).rowcount
+                removed += self._writer.execute(
+                    "DELETE FROM agent_state_history WHERE at_ms < ?", (cutoff_ms,)
+                ).rowcount
+            self._last_prune = self._clock()
+        if removed:
+            log.info("history: pruned %d rows older than the retention", removed)
+        return removed
+
+    # -- reads (pages) -------------------------------------------------------------------------
+    def campaign_history(
+        self, since: datetime, campaign_ids: Sequence[int] | None = None
+    ) -> pd.DataFrame:
+        """Rows since ``since`` (UTC ``at``), oldest first, at most ``max_points`` rows."""
+        where = "at_ms >= ?"
+        params: list[Any] = [_ms(since)]
+        if campaign_ids is not None:
+            ids = [int(c) for c in campaign_ids]
+            if not ids:
+                return empty_campaign_history()
+            where += f" AND campaign_id IN ({','.join('?' * len(ids))})"
+            params += ids
+        rows = self._thinned(
+            "campaign_history", where, params, "campaign_id", list(CAMPAIGN_COLUMNS)[1:]
+        )
+        if not rows:
+            return empty_campaign_history()
+        return _typed_campaigns(pd.DataFrame(rows, columns=list(CAMPAIGN_COLUMNS)))
+
+    def agent_state_history(self, since: datetime) -> pd.DataFrame:
+        """Agents by state since ``since`` (UTC ``at``), oldest first, at most max_points rows."""
+        rows = self._thinned(
+            "agent_state_history", "at_ms >= ?", [_ms(since)], "state", ["state", "agents"]
+        )
+        if not rows:
+            return empty_agent_state_history()
+        return _typed_states(pd.DataFrame(rows, columns=list(AGENT_STATE_COLUMNS)))
+
+    def _thinned(
+        self,
+        table: str,
+        where: str,
+        params: list[Any],
+        series: str,
+        columns: list[str],
+    ) -> list[tuple[Any, ...]]:
+        """Rows oldest first; over the cap, one row per series per time bucket (the latest in it,
+        which SQLite returns for bare columns next to MAX()), then the newest ``max_points``."""
+        cols = ", ".join(columns)
+        with self._read_lock:
+            if self._closed:
+                return []
+            count, lo, hi = self._reader.execute(
+                f"SELECT COUNT(*), MIN(at_ms), MAX(at_ms) FROM {table} WHERE {where}", params
+            ).fetchone()
+            if not count:
+                return []
+            if count <= self.max_points:
+                sql = f"SELECT at_ms, {cols} FROM {table} WHERE {where} ORDER BY at_ms, {series}"
+                return self._reader.execute(sql, params).fetchall()
+            (moments,) = self._reader.execute(
+                f"SELECT COUNT(DISTINCT at_ms) FROM {table} WHERE {where}", params
+            ).fetchone()
+            per_moment = count / max(moments, 1)
+            buckets = max(1, int(self.max_points / per_moment))
+            bucket_ms = max(1, math.ceil((hi - lo + 1) / buckets))
+            sql = (
+                f"SELECT * FROM (SELECT MAX(at_ms) AS latest, {cols} FROM {table} WHERE {where} "
+                f"GROUP BY {series}, (at_ms - ?) / ? ORDER BY latest DESC LIMIT ?) "
+                f"ORDER BY latest, {series}"
+            )
+            return self._reader.execute(sql, [*params, lo, bucket_ms, self.max_points]).fetchall()
+
+    def close(self) -> None:
+        """Close both connections; safe to call twice."""
+        with self._write_lock, self._read_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._reader.close()
+            self._writer.close()
+
+    def __enter__(self) -> SQLiteHistory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

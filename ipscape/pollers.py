@@ -1,0 +1,699 @@
+"""Process-wide cached pollers: the only place that decides when the tenant is asked for data.
+
+Every page reads snapshots from here, never from the client, so upstream load does not grow with
+viewers (DESIGN rule 1): a feed is fetched at most once per interval whatever the number of
+readers. A reader that finds the data expired gets the previous snapshot while one background
+thread refreshes it (stale-while-revalidate); only a reader with nothing at all to show waits, and
+then for the one fetch already in flight (cachetools' ``condition``). A failed refresh keeps the
+last good frame, says why in user-safe words, and backs off before the next try (stale-if-error).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import pandas as pd
+from cachetools import LRUCache, TLRUCache, TTLCache, cached
+
+from ipscape import feeds, frames
+from ipscape.client import IpscapeClient
+from ipscape.config import DashboardConfig
+from ipscape.errors import RateLimitedError, user_message
+from ipscape.history import HistoryStore, SQLiteHistory
+from ipscape.settings import Settings
+
+log = logging.getLogger(__name__)
+
+State = Literal["fresh", "stale", "error", "empty"]
+# POSIX seconds, ``time.time`` in production; tests pass a ManualClock to move time by hand.
+Clock = Callable[[], float]
+
+# Activities are re-asked for this far behind the previous fetch: a call that was queued then
+# changes status (answered, abandoned, voicemail) under the same activity id.
+ACTIVITY_OVERLAP_S = 120.0
+# ... and calls still open (no hang-up yet) are re-asked until they close, up to this far back.
+OPEN_CALL_LOOKBACK_S = 1800.0
+# A wall runs for weeks: the activities window holds today only, and never more than this.
+MAX_WINDOW_ITEMS = 200_000
+QUERY_CACHE_SIZE = 64
+MEDIA_CACHE_BYTES = 64 * 1024 * 1024
+# How long a background refresh may keep close() waiting; the client's own timeout ends it anyway.
+CLOSE_JOIN_S = 2.0
+
+
+def utc_from_timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class ManualClock:
+    """A clock that moves only when told to, for tests and benchmarks."""
+
+    def __init__(self, start: float | datetime = 1_750_000_000.0) -> None:
+        self._now = start.timestamp() if isinstance(start, datetime) else float(start)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a page gets: a private copy of the frame plus how fresh it is and why not."""
+
+    feed: str
+    frame: pd.DataFrame
+    fetched_at: datetime | None  # UTC time of the last good fetch
+    state: State
+    error: str | None  # user-safe reason the latest refresh failed
+    error_at: datetime | None
+    interval_s: float
+    taken_at: datetime
+
+    @property
+    def age_s(self) -> float | None:
+        if self.fetched_at is None:
+            return None
+        return max(0.0, (self.taken_at - self.fetched_at).total_seconds())
+
+    @property
+    def has_data(self) -> bool:
+        """A good fetch happened (its frame may still be empty: no voicemail is data too)."""
+        return self.fetched_at is not None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """The cache value: whether the refresh worked and until when nobody needs to ask again."""
+
+    ok: bool
+    at: float
+    expires: float
+
+
+def _outcome_expiry(_key: object, outcome: _Outcome, _now: float) -> float:
+    return outcome.expires
+
+
+class Poller:
+    """One feed: a TTL (plus jitter) cache of one frame with single flight and stale-if-error.
+
+    ``fetch`` may raise anything: the poller never raises to a reader. ``on_fresh(frame, at)``
+    runs on the refresh path after each good fetch (history appends live there, not on readers).
+    """
+
+    def __init__(
+        self,
+        feed: str,
+        fetch: Callable[[], pd.DataFrame],
+        *,
+        interval_s: float,
+        jitter_s: float = 0.0,
+        error_backoff_s: float = 15.0,
+        error_backoff_max_s: float = 120.0,
+        clock: Clock = time.time,
+        on_fresh: Callable[[pd.DataFrame, datetime], None] | None = None,
+        empty_frame: pd.DataFrame | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        if interval_s <= 0 or jitter_s < 0 or error_backoff_s <= 0:
+            raise ValueError("interval_s and error_backoff_s must be > 0, jitter_s >= 0")
+        self.feed = feed
+        self.interval_s = float(interval_s)
+        self.jitter_s = float(jitter_s)
+        self.error_backoff_s = float(error_backoff_s)
+        self.error_backoff_max_s = max(float(error_backoff_max_s), self.error_backoff_s)
+        self._fetch = fetch
+        self._clock = clock
+        self._on_fresh = on_fresh
+        self._rng = rng or random.Random()
+        self._empty = empty_frame if empty_frame is not None else pd.DataFrame()
+        self._cond = threading.Condition()
+        # One key per poller; the TLRU cache gives each outcome its own expiry (interval + jitter
+        # after success, the current backoff after a failure).
+        self._cache: TLRUCache = TLRUCache(maxsize=1, ttu=_outcome_expiry, timer=clock)
+        self._load = cached(self._cache, key=lambda: feed, lock=self._cond, condition=self._cond)(
+            self._refresh_once
+        )
+        self._frame: pd.DataFrame | None = None
+        self._fetched_at: float | None = None
+        self._error: str | None = None
+        self._error_at: float | None = None
+        self._failures = 0
+        self._version = 0
+        self._worker: threading.Thread | None = None
+        self._closed = False
+
+    # -- readers -------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        """The latest data; starts (at most one) refresh when it is due. Never raises."""
+        with self._cond:
+            outcome = self._cache.get(self.feed)
+            if outcome is not None and outcome.at > self._clock() + 1:
+                # The wall clock stepped back: don't let an expiry in the future pin the data.
+                self._cache.pop(self.feed, None)
+                outcome = None
+            if outcome is not None or self._closed:
+                return self._snapshot_locked()
+            if self._fetched_at is not None or self._error is not None:
+                self._start_worker_locked()
+                return self._snapshot_locked()
+        # Nothing to show yet: wait for the single fetch (ours or the one in flight).
+        self._load()
+        with self._cond:
+            return self._snapshot_locked()
+
+    def refresh(self) -> Snapshot:
+        """Fetch now, ignoring the TTL (joins a fetch already in flight instead of adding one)."""
+        with self._cond:
+            if not self._closed:
+                self._cache.pop(self.feed, None)
+        if not self._closed:
+            self._load()
+        with self._cond:
+            return self._snapshot_locked()
+
+    @property
+    def version(self) -> int:
+        """Counts good fetches; derived views cache on it."""
+        with self._cond:
+            return self._version
+
+    @property
+    def last_error(self) -> str | None:
+        """User-safe reason the latest refresh failed, None after a success."""
+        with self._cond:
+            return self._error
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for a background refresh in flight, if any (tests, shutdown)."""
+        with self._cond:
+            worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)
+
+    def close(self) -> None:
+        """No more refreshes; readers keep getting the last snapshot."""
+        with self._cond:
+            self._closed = True
+        self.join(CLOSE_JOIN_S)
+
+    # -- refresh path --------------------------------------------------------------------------
+    def _start_worker_locked(self) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            return
+        self._worker = threading.Thread(target=self._load, name=f"poller-{self.feed}", daemon=True)
+        self._worker.start()
+
+    def _refresh_once(self) -> _Outcome:
+        started = self._clock()
+        try:
+            frame = self._fetch()
+            if not isinstance(frame, pd.DataFrame):
+                raise TypeError(f"{self.feed} fetch returned {type(frame).__name__}")
+        except Exception as exc:  # a poller never raises to a page
+            return self._record_failure(exc)
+        now = self._clock()
+        with self._cond:
+            self._frame = frame
+            self._fetched_at = now
+            self._error = None
+            self._error_at = None
+            self._failures = 0
+            self._version += 1
+        if self._on_fresh is not None:
+            try:
+                self._on_fresh(frame, utc_from_timestamp(now))
+            except Exception as exc:  # history trouble must not cost the live tiles
+                log.warning("%s: after-refresh hook failed: %s", self.feed, user_message(exc))
+        ttl = self.interval_s + self._rng.uniform(0, self.jitter_s)
+        log.debug("%s refreshed in %.2f s", self.feed, now - started)
+        return _Outcome(ok=True, at=now, expires=now + ttl)
+
+    def _record_failure(self, exc: Exception) -> _Outcome:
+        now = self._clock()
+        message = user_message(exc)
+        with self._cond:
+            self._failures += 1
+            backoff = min(
+                self.error_backoff_s * 2 ** (self._failures - 1), self.error_backoff_max_s
+            )
+            if isinstance(exc, RateLimitedError) and exc.retry_after_s:
+                backoff = max(backoff, min(exc.retry_after_s, self.error_backoff_max_s))
+            self._error = message
+            self._error_at = now
+        log.warning("%s refresh failed (retry in %.0f s): %s", self.feed, backoff, message)
+        return _Outcome(ok=False, at=now, expires=now + backoff)
+
+    def _snapshot_locked(self) -> Snapshot:
+        now = self._clock()
+        frame = self._frame if self._frame is not None else self._empty
+        if self._error is not None:
+            state: State = "error"
+        elif self._fetched_at is None:
+            state = "empty"
+        elif now - self._fetched_at > 2 * self.interval_s:
+            state = "stale"
+        else:
+            state = "fresh"
+        return Snapshot(
+            feed=self.feed,
+            # Copy-on-write makes a shallow copy private to the reader and cheap.
+            frame=frame.copy(deep=False),
+            fetched_at=None if self._fetched_at is None else utc_from_timestamp(self._fetched_at),
+            state=state,
+            error=self._error,
+            error_at=None if self._error_at is None else utc_from_timestamp(self._error_at),
+            interval_s=self.interval_s,
+            taken_at=utc_from_timestamp(now),
+        )
+
+
+def _item_key(item: Mapping[str, Any]) -> object:
+    data = item.get("data") if isinstance(item, Mapping) else None
+    if isinstance(data, Mapping):
+        for field_name in ("activityId", "attemptId"):
+            value = data.get(field_name)
+            if value not in (None, ""):
+                return (field_name, str(value))
+    # No id at all: keep it, keyed by its content, so it is counted rather than lost.
+    return ("raw", repr(item))
+
+
+def _created_before(item: Mapping[str, Any], moment: datetime) -> bool:
+    data = item.get("data")
+    stamps = data.get("timestamps") if isinstance(data, Mapping) else None
+    created = stamps.get("created") if isinstance(stamps, Mapping) else None
+    parsed = frames.parse_timestamp(created) if created else None
+    return parsed is not None and not pd.isna(parsed) and parsed < moment
+
+
+class ActivityWindow:
+    """Today's activities, fetched incrementally: only what was created since the last fetch.
+
+    Each fetch asks from (newest activity seen - overlap), or from the oldest call still open, so
+    calls that change status after they were first seen are updated; items are merged by activity
+    id, the newest version winning, and everything created before local midnight is dropped.
+    """
+
+    def __init__(
+        self,
+        fetch_items: Callable[[datetime], list[dict[str, Any]]],
+        *,
+        timezone: str,
+        clock: Clock = time.time,
+        overlap_s: float = ACTIVITY_OVERLAP_S,
+        open_lookback_s: float = OPEN_CALL_LOOKBACK_S,
+        max_items: int = MAX_WINDOW_ITEMS,
+    ) -> None:
+        self._fetch_items = fetch_items
+        self.timezone = timezone
+        self._clock = clock
+        self.overlap_s = overlap_s
+        self.open_lookback_s = open_lookback_s
+        self.max_items = max_items
+        self._lock = threading.Lock()
+        self._items: dict[object, dict[str, Any]] = {}
+        self._frame: pd.DataFrame | None = None
+        self._midnight: datetime | None = None
+        self._version = 0
+
+    def start_of_day(self, now: float) -> datetime:
+        return feeds.start_of_day(utc_from_timestamp(now), self.timezone)
+
+    def next_since(self, now: float) -> datetime:
+        """Where the next fetch starts. Measured on the tenant's own timestamps (the newest
+        activity seen), not on our clock, so a tenant whose clock differs loses nothing."""
+        midnight = self.start_of_day(now)
+        with self._lock:
+            frame = self._frame
+        if frame is None or not len(frame) or "created_at" not in frame.columns:
+            return midnight
+        newest = frame["created_at"].max()
+        if pd.isna(newest):
+            return midnight
+        since = newest - pd.Timedelta(seconds=self.overlap_s)
+        if "hangup_at" in frame.columns:
+            open_calls = frame.loc[frame["hangup_at"].isna(), "created_at"].dropna()
+            open_calls = open_calls[
+                open_calls >= newest - pd.Timedelta(seconds=self.open_lookback_s)
+            ]
+            if len(open_calls):
+                since = min(since, open_calls.min())
+        return max(since.to_pydatetime(), midnight)
+
+    def fetch(self) -> pd.DataFrame:
+        """The poller's fetch: one incremental request, merged into today's window."""
+        started = self._clock()
+        since = self.next_since(started)
+        fresh = self._fetch_items(since)
+        midnight = self.start_of_day(started)
+        with self._lock:
+            merged = dict(self._items)
+            new_day = self._midnight is not None and self._midnight != midnight
+        if new_day:
+            merged = {k: v for k, v in merged.items() if not _created_before(v, midnight)}
+        for item in fresh:
+            key = _item_key(item)
+            merged.pop(key, None)  # newest version wins, and moves to the young end
+            merged[key] = item
+        if len(merged) > self.max_items:
+            merged = dict(list(merged.items())[-self.max_items :])
+        frame = frames.activities_frame(list(merged.values()))
+        with self._lock:
+            self._items = merged
+            self._frame = frame
+            self._midnight = midnight
+            self._version += 1
+        return frame
+
+    def items(self) -> tuple[int, list[dict[str, Any]]]:
+        """(version, items) of the last good fetch, for the derived voicemail/transfer views."""
+        with self._lock:
+            return self._version, list(self._items.values())
+
+
+class _Derived:
+    """A frame derived from the activity window, rebuilt only when the window changes."""
+
+    def __init__(self, build: Callable[[list[dict[str, Any]]], pd.DataFrame]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._version = -1
+        self._frame = pd.DataFrame()
+
+    def frame(self, window: ActivityWindow) -> pd.DataFrame:
+        with self._lock:
+            version, items = window.items()
+            if version != self._version:
+                self._frame = self._build(items)
+                self._version = version
+            return self._frame
+
+
+# Feeds derived from another feed's poller report that poller's errors.
+_FEED_POLLER = {"voicemail": "activities", "transfers": "activities"}
+
+
+def _empty(feed: str) -> pd.DataFrame:
+    columns = frames.FEED_COLUMNS.get(feed)
+    return pd.DataFrame(columns=list(columns)) if columns else pd.DataFrame()
+
+
+def _floor_minute(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(second=0, microsecond=0)
+
+
+def _ceil_minute(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    floored = value.replace(second=0, microsecond=0)
+    return floored if floored == value else floored + timedelta(minutes=1)
+
+
+class LiveData:
+    """All pollers of one tenant for the whole process (hold it with ``st.cache_resource``)."""
+
+    def __init__(
+        self,
+        client: Any,
+        config: DashboardConfig,
+        history: HistoryStore | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.history = history
+        self._clock: Clock = clock or time.time
+        settings = getattr(client, "settings", None)
+        self.demo: bool = bool(getattr(settings, "demo", False))
+        base_url = getattr(settings, "base_url", "")
+        self.source_label: str = "Demo data" if self.demo else (urlsplit(base_url).netloc or "")
+        poll = config.poll
+        common = {
+            "jitter_s": poll.jitter_s,
+            "error_backoff_s": poll.error_backoff_s,
+            "error_backoff_max_s": poll.error_backoff_max_s,
+            "clock": self._clock,
+        }
+        self._campaigns = Poller(
+            "campaigns",
+            lambda: feeds.fetch_campaigns(client, config.campaigns, now=self._now()),
+            interval_s=poll.campaigns_s,
+            on_fresh=history.append_campaigns if history is not None else None,
+            empty_frame=_empty("campaigns"),
+            **common,
+        )
+        self._agents = Poller(
+            "agents",
+            lambda: feeds.fetch_agents(client, now=self._now()),
+            interval_s=poll.agents_s,
+            on_fresh=history.append_agent_states if history is not None else None,
+            empty_frame=_empty("agents"),
+            **common,
+        )
+        self.window = ActivityWindow(
+            lambda since: feeds.fetch_activity_items(client, since=since),
+            timezone=config.display_timezone,
+            clock=self._clock,
+        )
+        self._activities = Poller(
+            "activities",
+            self.window.fetch,
+            interval_s=poll.activities_s,
+            empty_frame=_empty("activities"),
+            **common,
+        )
+        self._voicemail = _Derived(frames.voicemail_frame)
+        self._transfers = _Derived(frames.transfers_frame)
+        self._common = common
+        self._queries_lock = threading.Lock()
+        # Drill-down pollers, one per distinct query; idle ones age out.
+        self._queries: TTLCache = TTLCache(
+            maxsize=QUERY_CACHE_SIZE, ttl=max(600.0, 10 * poll.activities_s), timer=self._clock
+        )
+        self._media_lock = threading.Condition()
+        self._media: LRUCache = LRUCache(maxsize=MEDIA_CACHE_BYTES, getsizeof=len)
+        self._fetch_media = cached(
+            self._media, key=str, lock=self._media_lock, condition=self._media_lock
+        )(client.get_media)
+        self._closed = False
+
+    def _now(self) -> datetime:
+        return utc_from_timestamp(self._clock())
+
+    @property
+    def pollers(self) -> dict[str, Poller]:
+        return {p.feed: p for p in (self._campaigns, self._agents, self._activities)}
+
+    # -- live feeds ----------------------------------------------------------------------------
+    def campaigns(self) -> Snapshot:
+        return self._campaigns.snapshot()
+
+    def agents(self) -> Snapshot:
+        return self._agents.snapshot()
+
+    def activities(self) -> Snapshot:
+        return self._activities.snapshot()
+
+    def voicemail(self) -> Snapshot:
+        return self._derived("voicemail", self._voicemail)
+
+    def transfers(self) -> Snapshot:
+        return self._derived("transfers", self._transfers)
+
+    def _derived(self, feed: str, view: _Derived) -> Snapshot:
+        base = self._activities.snapshot()
+        if not base.has_data:
+            return replace(base, feed=feed, frame=_empty(feed))
+        return replace(base, feed=feed, frame=view.frame(self.window).copy(deep=False))
+
+    # -- drill-down ----------------------------------------------------------------------------
+    def query_activities(
+        self,
+        *,
+        campaign_id: int | None = None,
+        agent_id: int | None = None,
+        lead_id: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        activity_type: str | None = None,
+    ) -> Snapshot:
+        """Activities matching the filters (agent filtered here: the API has no agent filter).
+
+        Times are widened to whole minutes for the cache key, so a page asking "the last hour"
+        on every rerun shares one poller, then trimmed back to exactly what was asked.
+        """
+        if since is None and lead_id is None:
+            since = self.window.start_of_day(self._clock())
+        key_since, key_until = _floor_minute(since), _ceil_minute(until)
+        key = ("activities", campaign_id, lead_id, key_since, key_until, activity_type)
+
+        def fetch() -> pd.DataFrame:
+            items = feeds.fetch_activity_items(
+                self.client,
+                since=key_since,
+                until=key_until,
+                campaign_id=campaign_id,
+                lead_id=lead_id,
+                activity_type=activity_type,
+            )
+            return frames.activities_frame(items)
+
+        snap = self._query_poller(key, "activities", fetch).snapshot()
+        frame = snap.frame
+        if len(frame):
+            keep = pd.Series(True, index=frame.index)
+            if agent_id is not None:
+                keep &= (frame["agent_id"] == agent_id).fillna(False)
+            if since is not None:
+                keep &= (frame["created_at"] >= since).fillna(False)
+            if until is not None:
+                keep &= (frame["created_at"] < until).fillna(False)
+            if not keep.all():
+                frame = frame.loc[keep].reset_index(drop=True)
+        return replace(snap, frame=frame)
+
+    def dial_attempts(self, lead_id: int | str) -> Snapshot:
+        def fetch() -> pd.DataFrame:
+            items = feeds.fetch_activity_items(
+                self.client, lead_id=lead_id, activity_type="call.outbound"
+            )
+            return frames.dial_attempts_frame(items)
+
+        return self._query_poller(
+            ("dial-attempts", str(lead_id)), "dial-attempts", fetch
+        ).snapshot()
+
+    def _query_poller(
+        self, key: tuple[Any, ...], feed: str, fetch: Callable[[], pd.DataFrame]
+    ) -> Poller:
+        with self._queries_lock:
+            poller = self._queries.get(key)
+            if poller is None:
+                poller = Poller(
+                    feed,
+                    fetch,
+                    interval_s=self.config.poll.activities_s,
+                    empty_frame=_empty(feed),
+                    **self._common,
+                )
+                self._queries[key] = poller
+            return poller
+
+    def media(self, media: str | int) -> bytes:
+        """Audio bytes (recording or voicemail), cached; raises ApiError when it cannot be had."""
+        return self._fetch_media(media)
+
+    # -- budget and lifecycle ------------------------------------------------------------------
+    def budget(self) -> pd.DataFrame:
+        """Requests per feed in the last minute, last latency and last error, for the footer.
+
+        Feeds share operations (voicemail and transfers come from the activities poller), so
+        each operation's requests are counted under the first feed that uses it and the column
+        sums to what the tenant saw; requests outside every feed (drill-down details) are
+        "other". Latency is the slowest last request among the feed's operations.
+        """
+        summary = self.client.meter.summary(60)
+        pollers = self.pollers
+        counted: set[str] = set()
+        rows = []
+        for feed, operations in feeds.FEED_OPERATIONS.items():
+            own = [op for op in operations if op in summary and op not in counted]
+            counted.update(own)
+            latencies = [
+                summary[op]["last_latency_ms"]
+                for op in operations
+                if op in summary and summary[op]["last_latency_ms"] is not None
+            ]
+            poller = pollers.get(_FEED_POLLER.get(feed, feed))
+            rows.append(
+                {
+                    "feed": feed,
+                    "requests_last_min": sum(int(summary[op]["requests"]) for op in own),
+                    "last_latency_ms": max(latencies) if latencies else None,
+                    "last_error": poller.last_error if poller is not None else None,
+                }
+            )
+        other = [op for op in summary if op not in counted]
+        if other:
+            latencies = [
+                summary[op]["last_latency_ms"]
+                for op in other
+                if summary[op]["last_latency_ms"] is not None
+            ]
+            rows.append(
+                {
+                    "feed": "other",
+                    "requests_last_min": sum(int(summary[op]["requests"]) for op in other),
+                    "last_latency_ms": max(latencies) if latencies else None,
+                    "last_error": None,
+                }
+            )
+        return pd.DataFrame(
+            rows, columns=["feed", "requests_last_min", "last_latency_ms", "last_error"]
+        ).astype(
+            {
+                "feed": "string",
+                "requests_last_min": "Int64",
+                "last_latency_ms": "Float64",
+                "last_error": "string",
+            }
+        )
+
+    def close(self) -> None:
+        """Stop background refreshes, close the client and the history. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._queries_lock:
+            queries = list(self._queries.values())
+            self._queries.clear()
+        for poller in (*self.pollers.values(), *queries):
+            poller.close()
+        try:
+            self.client.close()
+        finally:
+            if self.history is not None:
+                self.history.close()
+
+    def __enter__(self) -> LiveData:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def build_live(settings: Settings, config: DashboardConfig) -> LiveData:
+    """The production wiring: a client for ``settings``, SQLite history, and the pollers."""
+    client = IpscapeClient(settings)
+    try:
+        history = SQLiteHistory(config.history.path, config.history.retention_days)
+    except Exception:
+        client.close()
+        raise
+    return LiveData(client, config, history)
+
+
+__all__: Sequence[str] = (
+    "ActivityWindow",
+    "LiveData",
+    "ManualClock",
+    "Poller",
+    "Snapshot",
+    "State",
+    "build_live",
+)
