@@ -23,7 +23,7 @@ from ipscape.frames import activities_frame, transfers_frame, voicemail_frame
 
 SYDNEY_SUMMER = timezone(timedelta(hours=11))
 CAMPAIGNS = [(11, "Sales"), (12, "Support"), (13, "Billing"), (21, "Renewals"), (22, "Winback")]
-STATUSES = ["Answered", "Answered", "Answered", "Abandoned", "Voicemail"]
+STATUSES, STATUS_WEIGHTS = ["Answered", "Abandoned", "Voicemail"], [80, 15, 5]
 DIAL_STATUSES = ["Answered", "No Answer", "Busy", "Disconnected"]
 
 ACTIVITY_RENAMES = {
@@ -102,7 +102,7 @@ def generate_items(count: int, seed: int) -> list[dict[str, Any]]:
         if roll < 0.151:
             items.append({"type": "chat.inbound", "data": {"activityId": activity_id}})
             continue
-        status = rng.choice(STATUSES)
+        status = rng.choices(STATUSES, STATUS_WEIGHTS)[0]
         voicemail = status == "Voicemail"
         parent = activity_id - rng.randint(1, 50) if roll > 0.93 and n > 50 else None
         items.append(
