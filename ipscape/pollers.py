@@ -47,6 +47,8 @@ QUERY_CACHE_SIZE = 64
 MEDIA_CACHE_BYTES = 64 * 1024 * 1024
 # How long a background refresh may keep close() waiting; the client's own timeout ends it anyway.
 CLOSE_JOIN_S = 2.0
+# A reader that finds data past stale waits this long for the refresh it started (real seconds).
+IDLE_REFRESH_WAIT_S = 3.0
 
 
 def utc_from_timestamp(seconds: float) -> datetime:
@@ -169,6 +171,14 @@ class Poller:
                 return self._snapshot_locked()
             if self._fetched_at is not None or self._error is not None:
                 self._start_worker_locked()
+                if self._error is None and self._is_stale_locked():
+                    # Nobody has looked for a while: the data is past stale, but a refresh is
+                    # usually a moment away. Wait briefly for it rather than flash "STALE".
+                    version = self._version
+                    self._cond.wait_for(
+                        lambda: self._version != version or self._error is not None,
+                        timeout=IDLE_REFRESH_WAIT_S,
+                    )
                 return self._snapshot_locked()
         # Nothing to show yet: wait for the single fetch (ours or the one in flight).
         self._load()
@@ -256,6 +266,11 @@ class Poller:
             self._error_at = now
         log.warning("%s refresh failed (retry in %.0f s): %s", self.feed, backoff, message)
         return _Outcome(ok=False, at=now, expires=now + backoff)
+
+    def _is_stale_locked(self) -> bool:
+        return (
+            self._fetched_at is not None and self._clock() - self._fetched_at > 2 * self.interval_s
+        )
 
     def _snapshot_locked(self) -> Snapshot:
         now = self._clock()
@@ -495,6 +510,11 @@ class LiveData:
     def _now(self) -> datetime:
         return utc_from_timestamp(self._clock())
 
+    def now(self) -> datetime:
+        """The tenant's "now" as this process sees it (UTC): pages show ages and clocks from it,
+        so they agree with the snapshots' own times (a demo tenant may run at another hour)."""
+        return self._now()
+
     @property
     def pollers(self) -> dict[str, Poller]:
         return {p.feed: p for p in (self._campaigns, self._agents, self._activities)}
@@ -677,15 +697,19 @@ class LiveData:
         self.close()
 
 
-def build_live(settings: Settings, config: DashboardConfig) -> LiveData:
-    """The production wiring: a client for ``settings``, SQLite history, and the pollers."""
+def build_live(
+    settings: Settings, config: DashboardConfig, *, clock: Clock | None = None
+) -> LiveData:
+    """The production wiring: a client for ``settings``, SQLite history, and the pollers.
+
+    ``clock`` replaces the wall clock, e.g. with the embedded simulator's own time in the demo."""
     client = IpscapeClient(settings)
     try:
         history = SQLiteHistory(config.history.path, config.history.retention_days)
     except Exception:
         client.close()
         raise
-    return LiveData(client, config, history)
+    return LiveData(client, config, history, clock=clock)
 
 
 __all__: Sequence[str] = (

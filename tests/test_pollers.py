@@ -129,7 +129,8 @@ def test_expired_data_is_served_while_one_background_refresh_runs(clock):
     assert poller.snapshot().frame["n"].tolist() == [2]
 
 
-def test_data_older_than_twice_the_interval_is_stale(clock):
+def test_data_older_than_twice_the_interval_is_stale(clock, monkeypatch):
+    monkeypatch.setattr("ipscape.pollers.IDLE_REFRESH_WAIT_S", 0.05)
     upstream = Upstream()
     poller = make_poller(upstream, clock)
     poller.snapshot()
@@ -144,6 +145,18 @@ def test_data_older_than_twice_the_interval_is_stale(clock):
     upstream.gate.set()
     poller.join(5)
     assert poller.snapshot().state == "fresh"
+
+
+def test_first_reader_after_a_long_idle_gets_the_refreshed_data_not_stale(clock, monkeypatch):
+    monkeypatch.setattr("ipscape.pollers.IDLE_REFRESH_WAIT_S", 30.0)
+    upstream = Upstream()
+    poller = make_poller(upstream, clock)
+    poller.snapshot()
+    clock.advance(10 * INTERVAL)  # nobody looked for a while
+    snap = poller.snapshot()
+    assert snap.state == "fresh"
+    assert snap.frame["n"].tolist() == [2]
+    assert upstream.calls == 2
 
 
 def test_failed_refresh_keeps_last_good_frame_and_says_why(clock):
