@@ -1,0 +1,46 @@
+"""ipSCAPE real-time dashboard: the entry file (``streamlit run dashboard.py``).
+
+It only wires the app: page config, the settings check, and ``st.navigation`` over ``pages/``.
+Data comes from process-wide pollers (ui/runtime.py); with no tenant configured, an embedded
+simulator serves demo data and every page says so.
+
+Why ``pages/`` + ``st.navigation`` needs care in Streamlit 1.67: a ``pages/`` folder next to the
+entry file switches on the old (v1) automatic multipage mode until the first ``st.navigation``
+call of the process. That first run is wrapped in an automatic navigation built from
+``pages/*.py``; a deep link such as ``/agents`` can then execute ``pages/agents.py`` without this
+file. We handle it deliberately:
+- ``client.showSidebarNavigation = false`` in .streamlit/config.toml hides that automatic menu
+  (it also hides ``position="sidebar"``, so our menu sits at the top);
+- every page starts with ``ui.layout.page_start()``, which configures the page and checks the
+  settings itself, so a page run directly renders the same as one routed from here.
+From the first ``st.navigation`` call on, the ``pages/`` folder is ignored (process-wide).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui import layout
+
+HERE = Path(__file__).parent
+WALL = HERE / "pages" / "wall.py"
+
+layout.configure_page()
+
+kiosk = st.query_params.get("kiosk") == "1" and WALL.exists()
+
+pages = [
+    st.Page("pages/overview.py", title="Overview", icon="🏠", default=not kiosk),
+    st.Page("pages/wait_times.py", title="Wait times", icon="⏱️", url_path="wait-times"),
+    st.Page("pages/agents.py", title="Agents", icon="🎧", url_path="agents"),
+    st.Page("pages/voicemail.py", title="Voicemail", icon="📨", url_path="voicemail"),
+    st.Page("pages/transfers.py", title="Transfers", icon="🔀", url_path="transfers"),
+    st.Page("pages/drilldown.py", title="Drill-down", icon="🔎", url_path="drilldown"),
+]
+if WALL.exists():
+    pages.append(st.Page("pages/wall.py", title="Wall", icon="📺", url_path="wall", default=kiosk))
+
+# A wall display shows no menu at all; everyone else gets it across the top (see above).
+st.navigation(pages, position="hidden" if kiosk else "top").run()

@@ -1,0 +1,433 @@
+"""Frames -> plotly figures, and the number formats the pages share. Pure: no I/O, no streamlit.
+
+Rules every figure follows:
+- bounded: bars, lines, points and Sankey links are capped, so a large tenant or a long day
+  cannot make a page slow or a browser tab grow;
+- ``layout.uirevision`` is fixed per chart, so a live rerun keeps the viewer's zoom and legend;
+- colours come from the Okabe-Ito palette (safe for the common colour-vision deficiencies) and a
+  level or state is always also written as text (and as a bar pattern), never colour alone;
+- vendor strings (campaign, agent, caller names) go through `escape_label`, because plotly renders
+  a subset of HTML in labels and hover text (``<b>``, ``<br>``, ``<a href>``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+# Okabe & Ito (2008), "Color Universal Design".
+OKABE_ITO = (
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#009E73",  # bluish green
+    "#F0E442",  # yellow
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#000000",
+)
+LEVEL_COLOURS = {"ok": "#009E73", "warn": "#E69F00", "alert": "#D55E00", "unknown": "#999999"}
+LEVEL_PATTERNS = {"ok": "", "warn": "/", "alert": "x", "unknown": "."}
+LEVEL_TEXT = {"ok": "OK ✓", "warn": "WARN ▲", "alert": "ALERT ■", "unknown": "--"}
+STATE_COLOURS = {
+    "Available": "#009E73",
+    "Busy": "#0072B2",
+    "Wrap": "#56B4E9",
+    "Paused": "#E69F00",
+    "Dialling": "#CC79A7",
+    "LoggedOut": "#999999",
+}
+STATE_ORDER = ("Available", "Busy", "Dialling", "Wrap", "Paused", "LoggedOut")
+
+MAX_BARS = 60
+MAX_LINES = 12
+MAX_POINTS_PER_LINE = 500
+MAX_LINKS = 150
+MAX_TIME_BUCKETS = 200
+
+_LAYOUT = {
+    "margin": {"l": 8, "r": 8, "t": 40, "b": 8},
+    "font": {"size": 15},
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+    "hoverlabel": {"font_size": 15},
+}
+
+
+# --- formats ---------------------------------------------------------------------------------
+
+
+def is_unknown(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return math.isnan(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def format_duration(seconds: object) -> str:
+    """``m:ss`` (``h:mm:ss`` from an hour); "--" when unknown, so a gap never reads as 0:00."""
+    if is_unknown(seconds):
+        return "--"
+    total = max(0, round(float(seconds)))  # type: ignore[arg-type]
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def format_count(value: object) -> str:
+    return "--" if is_unknown(value) else f"{round(float(value)):,}"  # type: ignore[arg-type]
+
+
+def escape_label(value: object) -> str:
+    """Text safe to use as a plotly label: its HTML subset shows literally, "--" when unknown."""
+    if is_unknown(value):
+        return "--"
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _floats(series: pd.Series) -> list[float | None]:
+    return [None if is_unknown(v) else float(v) for v in series]
+
+
+def _local(series: pd.Series, tz: str) -> pd.Series:
+    times = pd.to_datetime(series, utc=True)
+    return times.dt.tz_convert(tz).dt.tz_localize(None)
+
+
+def _figure(title: str, uirevision: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(title={"text": title, "x": 0}, uirevision=uirevision, **_LAYOUT)
+    return fig
+
+
+def empty_figure(title: str, message: str, uirevision: str) -> go.Figure:
+    """A chart frame that says why it is empty instead of drawing blank axes."""
+    fig = _figure(title, uirevision)
+    fig.add_annotation(
+        text=escape_label(message), showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+# --- campaigns -------------------------------------------------------------------------------
+
+
+def campaign_bar_chart(
+    campaigns: pd.DataFrame,
+    column: str,
+    *,
+    title: str,
+    levels: Mapping[Any, str] | None = None,
+    duration: bool = False,
+    uirevision: str | None = None,
+    max_bars: int = MAX_BARS,
+) -> go.Figure:
+    """Horizontal bars of ``column`` per campaign, largest at the top.
+
+    ``levels`` maps campaign_id -> level name ("ok"/"warn"/"alert"/"unknown"); each bar is
+    coloured, patterned and labelled with it. Unknown values get no bar and the label "--".
+    ``customdata`` holds the campaign id, so a click can filter by campaign.
+    """
+    uirevision = uirevision or f"campaign-{column}"
+    if campaigns.empty:
+        return empty_figure(title, "No campaigns yet", uirevision)
+    frame = campaigns.assign(_v=pd.to_numeric(campaigns[column], errors="coerce"))
+    frame = frame.sort_values("_v", ascending=False, na_position="last").head(max_bars)
+    frame = frame.iloc[::-1]  # plotly draws the first category at the bottom
+    ids = list(frame["campaign_id"])
+    level_names = [(levels or {}).get(cid, "unknown" if levels else "ok") for cid in ids]
+    values = _floats(frame["_v"])
+    fmt = format_duration if duration else format_count
+    text = [
+        f"{fmt(v)}  {LEVEL_TEXT[lv]}" if levels else fmt(v)
+        for v, lv in zip(values, level_names, strict=True)
+    ]
+    fig = _figure(title, uirevision)
+    fig.add_bar(
+        x=[0 if v is None else v for v in values],
+        y=[escape_label(n) for n in frame["campaign_name"]],
+        orientation="h",
+        text=text,
+        textposition="auto",
+        customdata=ids,
+        marker={
+            "color": [LEVEL_COLOURS[lv] for lv in level_names],
+            "pattern": {"shape": [LEVEL_PATTERNS[lv] for lv in level_names]},
+        },
+        hovertemplate="%{y}: %{text}<extra></extra>",
+    )
+    fig.update_layout(height=max(260, 28 * len(frame) + 80))
+    if duration:
+        fig.update_xaxes(title_text="seconds")
+    return fig
+
+
+def wait_trend_chart(
+    history: pd.DataFrame,
+    column: str,
+    *,
+    tz: str,
+    title: str,
+    uirevision: str | None = None,
+    max_lines: int = MAX_LINES,
+    max_points: int = MAX_POINTS_PER_LINE,
+) -> go.Figure:
+    """One line per campaign over the day, for the ``max_lines`` campaigns highest right now."""
+    uirevision = uirevision or f"trend-{column}"
+    if history.empty or column not in history:
+        return empty_figure(
+            title, "No history yet: the trend fills in as the day goes on", uirevision
+        )
+    frame = history.sort_values("at")
+    latest = frame.groupby("campaign_id")[column].last().astype("Float64").fillna(-1)
+    chosen = list(latest.sort_values(ascending=False).index[:max_lines])
+    fig = _figure(title, uirevision)
+    for i, cid in enumerate(chosen):
+        rows = frame[frame["campaign_id"] == cid]
+        step = max(1, math.ceil(len(rows) / max_points))
+        if step > 1:  # keep the latest point: it is the one people look at
+            rows = pd.concat([rows.iloc[:-1:step], rows.iloc[[-1]]])
+        fig.add_scatter(
+            x=list(_local(rows["at"], tz)),
+            y=_floats(rows[column]),
+            mode="lines",
+            name=escape_label(rows["campaign_name"].iloc[-1]),
+            line={
+                "color": OKABE_ITO[i % len(OKABE_ITO)],
+                "dash": ("solid", "dash", "dot")[i // 8 % 3],
+            },
+            connectgaps=False,
+        )
+    fig.update_xaxes(title_text=f"time ({tz})")
+    return fig
+
+
+# --- agents ----------------------------------------------------------------------------------
+
+
+def agent_state_counts(agents: pd.DataFrame) -> pd.DataFrame:
+    """state -> agents, in a fixed order (unknown states after the known ones)."""
+    counts = agents["state"].astype("string").fillna("Unknown").value_counts()
+    order = [s for s in STATE_ORDER if s in counts.index] + sorted(
+        s for s in counts.index if s not in STATE_ORDER
+    )
+    return pd.DataFrame({"state": order, "agents": [int(counts[s]) for s in order]})
+
+
+def agent_state_by_campaign(agents: pd.DataFrame, names: Mapping[Any, str]) -> pd.DataFrame:
+    """(campaign_id, campaign_name, state, agents); an agent counts once per campaign."""
+    cols = ["campaign_id", "campaign_name", "state", "agents"]
+    if agents.empty:
+        return pd.DataFrame(columns=cols)
+    exploded = agents[["agent_id", "state", "campaign_ids"]].explode("campaign_ids")
+    exploded = exploded.dropna(subset=["campaign_ids"])
+    if exploded.empty:
+        return pd.DataFrame(columns=cols)
+    exploded["state"] = exploded["state"].astype("string").fillna("Unknown")
+    counts = (
+        exploded.groupby(["campaign_ids", "state"])
+        .size()
+        .reset_index(name="agents")
+        .rename(columns={"campaign_ids": "campaign_id"})
+    )
+    counts["campaign_name"] = [names.get(c, f"Campaign {c}") for c in counts["campaign_id"]]
+    return counts[cols]
+
+
+def agent_state_chart(agents: pd.DataFrame, *, title: str = "Agents by state") -> go.Figure:
+    uirevision = "agent-states"
+    if agents.empty:
+        return empty_figure(title, "No agents reported", uirevision)
+    counts = agent_state_counts(agents)
+    fig = _figure(title, uirevision)
+    fig.add_bar(
+        x=[escape_label(s) for s in counts["state"]],
+        y=list(counts["agents"]),
+        text=[
+            f"{escape_label(s)}: {n}"
+            for s, n in zip(counts["state"], counts["agents"], strict=True)
+        ],
+        textposition="auto",
+        marker={"color": [STATE_COLOURS.get(s, "#999999") for s in counts["state"]]},
+        hovertemplate="%{x}: %{y}<extra></extra>",
+    )
+    fig.update_layout(height=320)
+    return fig
+
+
+def agent_state_by_campaign_chart(
+    by_campaign: pd.DataFrame,
+    *,
+    title: str = "Agents by state per campaign",
+    max_bars: int = MAX_BARS,
+) -> go.Figure:
+    """Stacked bars from `agent_state_by_campaign`: one trace per state, named in the legend."""
+    uirevision = "agent-states-campaign"
+    if by_campaign.empty:
+        return empty_figure(title, "No agents reported", uirevision)
+    totals = by_campaign.groupby("campaign_id")["agents"].sum().sort_values(ascending=False)
+    keep = list(totals.index[:max_bars])
+    frame = by_campaign[by_campaign["campaign_id"].isin(keep)]
+    names = frame.drop_duplicates("campaign_id").set_index("campaign_id")["campaign_name"]
+    order = [escape_label(names[c]) for c in reversed(keep)]
+    fig = _figure(title, uirevision)
+    states = [s for s in STATE_ORDER if s in set(frame["state"])] + sorted(
+        set(frame["state"]) - set(STATE_ORDER)
+    )
+    for state in states:
+        rows = frame[frame["state"] == state]
+        fig.add_bar(
+            x=list(rows["agents"]),
+            y=[escape_label(n) for n in rows["campaign_name"]],
+            orientation="h",
+            name=escape_label(state),
+            marker={"color": STATE_COLOURS.get(state, "#999999")},
+            hovertemplate="%{y}, " + escape_label(state) + ": %{x}<extra></extra>",
+        )
+    fig.update_layout(barmode="stack", height=max(260, 26 * len(keep) + 100))
+    fig.update_yaxes(categoryorder="array", categoryarray=order)
+    return fig
+
+
+# --- transfers -------------------------------------------------------------------------------
+
+
+def transfer_links(transfers: pd.DataFrame, by: str = "campaign") -> pd.DataFrame:
+    """(source, target, transfers) for ``by`` = "campaign" or "agent", largest flows first."""
+    if by not in ("campaign", "agent"):
+        raise ValueError("by must be 'campaign' or 'agent'")
+    src, dst = f"from_{by}", f"to_{by}"
+    if transfers.empty:
+        return pd.DataFrame(columns=["source", "target", "transfers"])
+    pairs = pd.DataFrame(
+        {
+            "source": transfers[src].astype("string").fillna("--"),
+            "target": transfers[dst].astype("string").fillna("--"),
+        }
+    )
+    links = pairs.groupby(["source", "target"]).size().reset_index(name="transfers")
+    return links.sort_values(["transfers", "source", "target"], ascending=[False, True, True])
+
+
+def transfer_flow_chart(
+    transfers: pd.DataFrame, *, by: str = "campaign", max_links: int = MAX_LINKS
+) -> go.Figure:
+    """Sankey of transfers from campaign/agent to campaign/agent.
+
+    Sources and targets are separate nodes ("from"/"to" columns), so a transfer within one
+    campaign is drawn as a flow instead of a loop plotly cannot lay out.
+    """
+    title = f"Transfers by {by}"
+    uirevision = f"transfer-flow-{by}"
+    links = transfer_links(transfers, by)
+    if links.empty:
+        return empty_figure(title, "No transfers today", uirevision)
+    links = links.head(max_links)
+    sources = list(dict.fromkeys(links["source"]))
+    targets = list(dict.fromkeys(links["target"]))
+    labels = [escape_label(s) for s in sources] + [f"→ {escape_label(t)}" for t in targets]
+    fig = _figure(title, uirevision)
+    fig.add_trace(
+        go.Sankey(
+            node={
+                "label": labels,
+                "color": [OKABE_ITO[4]] * len(sources) + [OKABE_ITO[0]] * len(targets),
+                "pad": 12,
+            },
+            link={
+                "source": [sources.index(s) for s in links["source"]],
+                "target": [len(sources) + targets.index(t) for t in links["target"]],
+                "value": [int(v) for v in links["transfers"]],
+            },
+        )
+    )
+    fig.update_layout(height=max(320, 22 * max(len(sources), len(targets)) + 80))
+    return fig
+
+
+def bucket_counts(
+    times: pd.Series, *, tz: str, freq: str = "15min", max_buckets: int = MAX_TIME_BUCKETS
+) -> pd.DataFrame:
+    """(start, count) per ``freq`` bucket in local time ``tz``; an empty bucket is a real 0."""
+    local = _local(times.dropna(), tz)
+    if local.empty:
+        return pd.DataFrame(
+            {"start": pd.Series(dtype="datetime64[ns]"), "count": pd.Series(dtype=int)}
+        )
+    counts = local.dt.floor(freq).value_counts().sort_index()
+    full = pd.date_range(counts.index.min(), counts.index.max(), freq=freq)
+    counts = counts.reindex(full, fill_value=0).tail(max_buckets)
+    return pd.DataFrame({"start": counts.index, "count": counts.to_numpy()})
+
+
+def transfer_count_chart(transfers: pd.DataFrame, *, tz: str, freq: str = "15min") -> go.Figure:
+    title = f"Transfers per {freq.replace('min', ' min')}"
+    uirevision = "transfer-count"
+    times = (
+        transfers["transferred_at"] if "transferred_at" in transfers else pd.Series(dtype=object)
+    )
+    buckets = bucket_counts(times, tz=tz, freq=freq)
+    if buckets.empty:
+        return empty_figure(title, "No transfers today", uirevision)
+    fig = _figure(title, uirevision)
+    fig.add_bar(
+        x=list(buckets["start"]),
+        y=[int(c) for c in buckets["count"]],
+        marker={"color": OKABE_ITO[4]},
+        hovertemplate="%{x|%H:%M}: %{y}<extra></extra>",
+    )
+    fig.update_xaxes(title_text=f"time ({tz})")
+    fig.update_layout(height=300, bargap=0.1)
+    return fig
+
+
+# --- voicemail / activities ------------------------------------------------------------------
+
+
+def count_by_campaign(frame: pd.DataFrame) -> pd.DataFrame:
+    """(campaign_id, campaign_name, count) rows, most first; missing campaigns grouped as "--"."""
+    if frame.empty:
+        return pd.DataFrame(columns=["campaign_id", "campaign_name", "count"])
+    keyed = frame.assign(
+        campaign_name=frame["campaign_name"].astype("string").fillna("--"),
+    )
+    counts = (
+        keyed.groupby(["campaign_id", "campaign_name"], dropna=False)
+        .size()
+        .reset_index(name="count")
+        .sort_values(["count", "campaign_name"], ascending=[False, True])
+    )
+    return counts.reset_index(drop=True)
+
+
+def count_bar_chart(
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    empty_message: str,
+    uirevision: str,
+    levels: Mapping[Any, str] | None = None,
+    max_bars: int = MAX_BARS,
+) -> go.Figure:
+    """Rows per campaign as bars; ``customdata`` is the campaign id, for click-to-filter."""
+    counts = count_by_campaign(frame)
+    if counts.empty:
+        return empty_figure(title, empty_message, uirevision)
+    counts = counts.assign(value=counts["count"].astype("Float64"))
+    return campaign_bar_chart(
+        counts, "value", title=title, levels=levels, uirevision=uirevision, max_bars=max_bars
+    )
+
+
+def age_seconds(times: pd.Series, now: datetime) -> pd.Series:
+    """Seconds from each timestamp to ``now`` (Float64, <NA> where the time is unknown)."""
+    stamps = pd.to_datetime(times, utc=True)
+    return ((pd.Timestamp(now) - stamps).dt.total_seconds()).astype("Float64")

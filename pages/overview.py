@@ -1,0 +1,100 @@
+"""Overview: the headline numbers and every campaign, worst first."""
+
+import streamlit as st
+
+from ipscape.charts import format_count, format_duration
+from ipscape.status import UNKNOWN
+from ui import layout, tiles, views
+from ui.glossary import glossary
+
+ctx = layout.page_start("Overview")
+words = glossary(ctx.tz)
+thresholds = ctx.config.thresholds
+
+
+@st.fragment(run_every=ctx.config.poll.campaigns_s)
+def live_overview() -> None:
+    campaigns, agents, voicemail = ctx.live.campaigns(), ctx.live.agents(), ctx.live.voicemail()
+    k = views.kpis(
+        campaigns.frame if campaigns.has_data else None,
+        agents.frame if agents.has_data else None,
+        voicemail.frame if voicemail.has_data else None,
+        campaigns.taken_at,
+    )
+    memory = tiles.level_memory()
+    cols = st.columns(5)
+    with cols[0]:
+        tiles.tile(
+            "Calls waiting",
+            format_count(k.waiting),
+            help=words["calls_waiting"],
+            level=memory.update(("calls_waiting", "all"), k.waiting, thresholds.calls_waiting),
+            snapshot=campaigns,
+        )
+    with cols[1]:
+        tiles.tile(
+            "Longest wait",
+            format_duration(k.longest_wait_s),
+            help=words["longest_wait"],
+            level=memory.update(
+                ("longest_wait_s", "all"), k.longest_wait_s, thresholds.longest_wait_s
+            ),
+            snapshot=campaigns,
+        )
+    with cols[2]:
+        tiles.tile(
+            "Max EWT",
+            format_duration(k.max_ewt_s),
+            help=words["ewt"],
+            level=memory.update(("ewt_s", "all"), k.max_ewt_s, thresholds.ewt_s),
+            snapshot=campaigns,
+        )
+    with cols[3]:
+        tiles.tile(
+            "Agents free / logged in",
+            f"{format_count(k.agents_free)} / {format_count(k.agents_logged_in)}",
+            help=f"{words['agents_available']} {words['agents_logged_in']}",
+            snapshot=agents,
+        )
+    with cols[4]:
+        oldest = views.clock_duration(k.oldest_voicemail_s) if k.voicemail else "--"
+        tiles.tile(
+            "Voicemail waiting",
+            format_count(k.voicemail),
+            help=f"{words['voicemail']} Oldest: {oldest}.",
+            level=memory.update(
+                ("voicemail_age_s", "all"), k.oldest_voicemail_s, thresholds.voicemail_age_s
+            )
+            if k.voicemail
+            else None,
+            snapshot=voicemail,
+        )
+    tiles.render_freshness(campaigns, ctx.tz)
+
+    levels = views.campaign_levels(campaigns.frame, thresholds, memory)
+    table = views.overview_table(campaigns.frame, levels)
+    if table.empty:
+        st.info("No campaign statistics yet." if not campaigns.has_data else "No active campaigns.")
+        return
+    st.dataframe(
+        table.style.apply(tiles.status_row_style, axis=1),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Status": st.column_config.TextColumn("Status", help=words["status"]),
+            "EWT": st.column_config.TextColumn("EWT", help=words["ewt"]),
+            "Longest wait": st.column_config.TextColumn("Longest wait", help=words["longest_wait"]),
+            "Waiting": st.column_config.TextColumn("Waiting", help=words["calls_waiting"]),
+            "Abandoned": st.column_config.TextColumn("Abandoned", help=words["abandoned"]),
+            "Agents free": st.column_config.TextColumn(
+                "Agents free", help=words["agents_available"]
+            ),
+        },
+    )
+    unknown = sum(1 for per in levels.values() if all(lv is UNKNOWN for lv in per.values()))
+    if unknown:
+        st.caption(f"{unknown} campaign(s) report no wait figures (shown as --).")
+
+
+live_overview()
+layout.page_footer(ctx)

@@ -1,0 +1,65 @@
+"""Wait times: EWT and calls waiting per campaign now, and how they moved through the day."""
+
+import streamlit as st
+
+from ipscape import charts
+from ui import layout, tiles, views
+from ui.glossary import glossary
+
+ctx = layout.page_start("Wait times")
+words = glossary(ctx.tz)
+
+
+@st.fragment(run_every=ctx.config.poll.campaigns_s)
+def live_now() -> None:
+    campaigns = ctx.live.campaigns()
+    tiles.render_freshness(campaigns, ctx.tz)
+    levels = views.campaign_levels(campaigns.frame, ctx.config.thresholds, tiles.level_memory())
+    left, right = st.columns(2)
+    with left:
+        fig = charts.campaign_bar_chart(
+            campaigns.frame,
+            "ewt_s",
+            title="Estimated wait time (EWT) now",
+            levels={cid: lv["ewt_s"].name for cid, lv in levels.items()},
+            duration=True,
+        )
+        st.plotly_chart(fig, width="stretch", key="ewt_now")
+        st.caption(tiles.plain(words["ewt"]))
+    with right:
+        fig = charts.campaign_bar_chart(
+            campaigns.frame,
+            "calls_waiting",
+            title="Calls waiting now",
+            levels={cid: lv["calls_waiting"].name for cid, lv in levels.items()},
+        )
+        st.plotly_chart(fig, width="stretch", key="waiting_now")
+        st.caption(tiles.plain(words["calls_waiting"]))
+
+
+@st.fragment(run_every=max(60.0, ctx.config.poll.campaigns_s))
+def trend() -> None:
+    st.subheader("Today", help=words["times"])
+    if ctx.live.history is None:
+        st.info("History is switched off, so there is no trend to show.")
+        return
+    now = ctx.live.campaigns().taken_at
+    since, _ = views.window_bounds("today", now, ctx.tz)
+    history = ctx.live.history.campaign_history(since)
+    metric = st.segmented_control(
+        "Metric",
+        ["EWT", "Calls waiting", "Longest wait"],
+        default="EWT",
+        key="trend_metric",
+    )
+    column = {"Calls waiting": "calls_waiting", "Longest wait": "max_wait_s"}.get(
+        metric or "EWT", "ewt_s"
+    )
+    fig = charts.wait_trend_chart(history, column, tz=ctx.tz, title=f"{metric or 'EWT'} today")
+    st.plotly_chart(fig, width="stretch", key="trend_chart")
+    st.caption(tiles.plain(f"{words['times']} {len(history)} history points since midnight."))
+
+
+live_now()
+trend()
+layout.page_footer(ctx)

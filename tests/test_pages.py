@@ -1,0 +1,466 @@
+"""Every page, run with streamlit's AppTest against a simulated tenant over real HTTP.
+
+The app reaches the simulator through the IPSCAPE_* environment variables, exactly as it would
+reach a real tenant; expected numbers are read from the simulator's API directly. The resource
+cache is process-wide, so each test clears it (closing the previous LiveData) before and after.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+
+from ipscape.charts import format_duration
+from ipscape.config import CONFIG_ENV
+from ipscape.settings import SETTING_NAMES, TIMEOUT
+from ipscape.simulator import RunningSimulator
+from ui import views
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboard.py")
+RUN_TIMEOUT = 60
+PAGES = {
+    "overview": "Overview",
+    "wait_times": "Wait times",
+    "agents": "Agents",
+    "voicemail": "Voicemail",
+    "transfers": "Transfers",
+    "drilldown": "Drill-down",
+}
+
+
+def unescape(text: str) -> str:
+    """Our captions are Markdown-escaped (ui.tiles.plain); compare what a viewer reads."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No tenant settings, a dashboard.toml with history in tmp, and an empty resource cache."""
+    for name in (*SETTING_NAMES, TIMEOUT, CONFIG_ENV):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "dashboard.toml"
+    config.write_text(f"[history]\npath = {json.dumps(str(tmp_path / 'history.sqlite'))}\n")
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    monkeypatch.chdir(tmp_path)  # no .streamlit/secrets.toml of a developer's can leak in
+    st.cache_resource.clear()
+    try:
+        yield config
+    finally:
+        st.cache_resource.clear()
+
+
+def point_at(sim: RunningSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPSCAPE_BASE_URL", sim.api_root)
+    monkeypatch.setenv("IPSCAPE_API_TOKEN", sim.token)
+    monkeypatch.setenv("IPSCAPE_SECRET_KEY_1", sim.keys[0])
+    monkeypatch.setenv("IPSCAPE_SECRET_KEY_2", sim.keys[1])
+
+
+@pytest.fixture
+def tenant(
+    app_env: Path, simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RunningSimulator]:
+    point_at(simulator, monkeypatch)
+    try:
+        yield simulator
+    finally:
+        st.cache_resource.clear()  # close the app's pollers before the simulator stops
+
+
+def open_page(page: str, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.query_params.update(query)
+    at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py").run()
+    return at
+
+
+def api(sim: RunningSimulator, path: str, **params: Any) -> Any:
+    """GET from the simulated tenant, following ``metadata.nextUri`` for lists."""
+    auth = (sim.token, sim.keys[0])
+    with httpx.Client(auth=auth, timeout=30) as http:
+        body = http.get(sim.api_root + path, params=params or None).raise_for_status().json()
+        if "items" not in body:
+            return body
+        items = list(body["items"])
+        while (body.get("metadata") or {}).get("nextUri"):
+            body = http.get(sim.api_root.rsplit("/v3.0", 1)[0] + body["metadata"]["nextUri"])
+            body = body.raise_for_status().json()
+            items.extend(body["items"])
+        return items
+
+
+def active_stats(sim: RunningSimulator) -> list[dict[str, Any]]:
+    campaigns = [c for c in api(sim, "/v3.0/campaigns") if c.get("isActive") is not False]
+    return [
+        api(sim, f"/v3.0/campaigns/{c['campaignId']}/statistics", period="day") for c in campaigns
+    ]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def captions(at: AppTest) -> list[str]:
+    return [unescape(c.value) for c in at.caption]
+
+
+# --- every page -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_every_page_renders_without_exception_against_the_tenant(
+    tenant: RunningSimulator, page: str
+) -> None:
+    at = open_page(page)
+    assert not at.exception
+    assert not at.error
+    assert [t.value for t in at.title] == [PAGES[page]]
+    assert any(c.startswith("updated ") for c in captions(at)), "every page shows its data age"
+    footer = [c for c in captions(at) if c.startswith("tenant: ")]
+    assert footer and re.match(r"tenant: \d+ req/min, (\d+|--) ms", footer[0])
+    assert "Demo data" not in " ".join(m.value for m in at.markdown)
+
+
+def test_overview_numbers_are_what_the_tenant_reports(tenant: RunningSimulator) -> None:
+    stats = active_stats(tenant)
+    at = open_page("overview")
+    shown = metrics(at)
+    assert shown["Calls waiting"] == str(sum(s["callsWaiting"] for s in stats))
+    assert shown["Longest wait"] == format_duration(max(s["maxCallWaitingTime"] for s in stats))
+    assert shown["Max EWT"] == format_duration(max(s["estimatedCallWaitingTime"] for s in stats))
+    agents = api(tenant, "/v3.0/agents/status")
+    free = sum(a["state"] == "Available" for a in agents)
+    logged_in = sum(a["state"] != "LoggedOut" for a in agents)
+    assert shown["Agents free / logged in"] == f"{free} / {logged_in}"
+
+
+def test_overview_lists_every_campaign_worst_first(tenant: RunningSimulator) -> None:
+    stats = active_stats(tenant)
+    at = open_page("overview")
+    table = at.dataframe[0].value
+    assert sorted(table["Campaign"]) == sorted(s["campaignName"] for s in stats)
+    ranks = [views.level_of_status(s).rank for s in table["Status"]]
+    assert ranks == sorted(ranks, reverse=True)
+    assert set(table["Status"]) <= {"OK ✓", "WARN ▲", "ALERT ■", "--"}
+
+
+def test_agents_page_counts_states_and_lists_every_agent(tenant: RunningSimulator) -> None:
+    agents = api(tenant, "/v3.0/agents/status")
+    at = open_page("agents")
+    shown = metrics(at)
+    for state in {a["state"] for a in agents}:
+        assert shown[state] == str(sum(a["state"] == state for a in agents))
+    table = at.dataframe[-1].value
+    assert len(table) == len(agents)
+    assert sorted(table["Agent"]) == sorted(a["agentFullName"] for a in agents)
+
+
+def test_agents_table_filters_by_state_and_name(tenant: RunningSimulator) -> None:
+    agents = api(tenant, "/v3.0/agents/status")
+    busy = sum(a["state"] == "Busy" for a in agents)
+    at = open_page("agents")
+    at.multiselect(key="agent_states_filter").set_value(["Busy"]).run()
+    assert len(at.dataframe[-1].value) == busy
+    name = agents[0]["agentFullName"]
+    at.multiselect(key="agent_states_filter").set_value([])
+    at.text_input(key="agent_search").set_value(name.upper()).run()
+    assert name in set(at.dataframe[-1].value["Agent"])
+
+
+def test_agents_over_the_time_in_state_threshold_are_flagged(
+    app_env: Path, sim_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = sim_factory()
+    point_at(sim, monkeypatch)
+    app_env.write_text(
+        app_env.read_text() + "[thresholds.time_in_state_s]\nwarn = 0.0\nalert = 0.0\n"
+    )
+    try:
+        at = open_page("agents")
+        flagged, everyone = at.dataframe[0].value, at.dataframe[-1].value
+    finally:
+        st.cache_resource.clear()
+    assert set(flagged["Flag"]) == {"ALERT ■"}
+    assert len(flagged) == (everyone["State"] != "LoggedOut").sum()
+    assert "ALERT ■" in set(everyone["Flag"])
+
+
+def test_tenant_without_agent_status_falls_back_to_campaign_counts(
+    app_env: Path, sim_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = sim_factory(omit_operations={"agent_status"})
+    point_at(sim, monkeypatch)
+    try:
+        at = open_page("agents")
+        assert not at.exception
+        assert "does not offer per-agent status" in at.info[0].value
+        table = at.dataframe[0].value
+        assert len(table) == len(active_stats(sim))
+        assert list(table.columns)[:3] == ["Campaign", "Logged in", "Available"]
+    finally:
+        st.cache_resource.clear()
+
+
+def test_tenant_settings_from_streamlit_secrets(app_env: Path, simulator: RunningSimulator) -> None:
+    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    at.secrets["ipscape"] = {
+        "IPSCAPE_BASE_URL": simulator.api_root,
+        "IPSCAPE_API_TOKEN": simulator.token,
+        "IPSCAPE_SECRET_KEY_1": simulator.keys[0],
+    }
+    try:
+        at.run()
+        assert not at.exception and not at.error
+        assert not any("Demo data" in m.value for m in at.markdown)
+        assert metrics(at)["Calls waiting"] == str(
+            sum(s["callsWaiting"] for s in active_stats(simulator))
+        )
+    finally:
+        st.cache_resource.clear()
+
+
+def voicemail_count(sim: RunningSimulator) -> int:
+    return sum(
+        len(item["data"].get("voicemailMetadata") or [])
+        for item in api(sim, "/v3.0/activities")
+        if item.get("type") == "call.inbound"
+    )
+
+
+def test_voicemail_page_lists_every_voicemail(tenant: RunningSimulator) -> None:
+    expected = voicemail_count(tenant)
+    assert expected > 0
+    at = open_page("voicemail")
+    assert metrics(at)["Voicemail waiting"] == str(expected)
+    assert len(at.dataframe[0].value) == expected
+
+
+def test_voicemail_plays_through_the_dashboard_not_the_tenant(tenant: RunningSimulator) -> None:
+    at = open_page("voicemail")
+    chooser = at.selectbox(key="vm_play")
+    chooser.set_value(chooser.options[1]).run()
+    assert not at.exception and not at.error
+    (audio,) = at.get("audio")
+    assert audio.proto.url.startswith("/mock/media/")  # served by Streamlit's media endpoint
+    page = str([el.proto for el in at.main if hasattr(el, "proto")])
+    assert tenant.api_root not in page
+    assert tenant.keys[0] not in page and tenant.token not in page
+
+
+def test_voicemail_empty_state_is_explicit(
+    app_env: Path, sim_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = sim_factory(calls_per_day=0)
+    point_at(sim, monkeypatch)
+    try:
+        at = open_page("voicemail")
+        assert not at.exception
+        assert [s.value for s in at.success] == ["No voicemail waiting"]
+        assert metrics(at)["Voicemail waiting"] == "0"
+        assert not at.dataframe
+    finally:
+        st.cache_resource.clear()
+
+
+def test_transfers_page_counts_transferred_calls(tenant: RunningSimulator) -> None:
+    expected = sum(
+        1 for item in api(tenant, "/v3.0/activities") if item["data"].get("parentActivityId")
+    )
+    at = open_page("transfers")
+    assert metrics(at)["Transfers today"] == str(expected)
+    assert len(at.dataframe[0].value) == expected
+    at.segmented_control(key="transfer_by").set_value("agent").run()
+    assert not at.exception
+
+
+# --- failures -------------------------------------------------------------------------------
+
+
+def test_tenant_refusing_both_keys_shows_the_error_and_unknown_values(
+    tenant: RunningSimulator,
+) -> None:
+    tenant.inject(
+        {"kind": "revoke_key", "key": tenant.keys[0]}, {"kind": "revoke_key", "key": tenant.keys[1]}
+    )
+    at = open_page("overview")
+    assert not at.exception
+    errors = [unescape(e.value) for e in at.error]
+    assert any(e.startswith("ERROR: The tenant refused the API token") for e in errors)
+    assert all(tenant.keys[0] not in e for e in errors)
+    shown = metrics(at)
+    assert shown["Calls waiting"] == "--" and shown["Longest wait"] == "--"
+    assert [t.value for t in at.title] == ["Overview"]  # the page kept rendering
+
+
+def test_failing_tenant_keeps_last_good_data_and_says_from_when(
+    tenant: RunningSimulator,
+) -> None:
+    from ui import runtime
+
+    at = open_page("overview")
+    before = metrics(at)["Calls waiting"]
+    tenant.inject({"kind": "status", "status": 503, "match": "*", "count": 1000})
+    runtime.live().pollers["campaigns"].refresh()
+    at.run()
+    assert not at.exception
+    errors = [unescape(e.value) for e in at.error]
+    assert any(
+        re.match(
+            r"ERROR: The tenant is failing \(HTTP 503\).* — showing data from \d\d:\d\d:\d\d", e
+        )
+        for e in errors
+    ), errors
+    assert metrics(at)["Calls waiting"] == before
+
+
+def test_partial_tenant_settings_are_a_clear_error(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IPSCAPE_BASE_URL", "https://acme.ipscape.com.au/platform-api")
+    at = open_page("overview")
+    assert not at.exception
+    (error,) = at.error
+    assert "IPSCAPE_API_TOKEN" in unescape(error.value)
+    assert "secrets.toml" in unescape(at.info[0].value)
+    assert not at.metric  # the page stopped
+
+
+def test_malformed_dashboard_config_names_the_key(app_env: Path) -> None:
+    app_env.write_text("[poll]\ncampaigns_s = 1\n")
+    at = open_page("agents")
+    assert not at.exception
+    (error,) = at.error
+    assert "poll.campaigns_s" in unescape(error.value)
+    assert "dashboard.toml" in unescape(at.info[0].value)
+
+
+def test_demo_mode_starts_the_embedded_tenant_and_says_demo_data(app_env: Path) -> None:
+    at = open_page("overview")
+    assert not at.exception and not at.error
+    assert any("Demo data" in m.value for m in at.markdown)
+    assert metrics(at)["Calls waiting"] != "--"
+    at.switch_page("pages/voicemail.py").run()
+    assert any("Demo data" in m.value for m in at.markdown)
+
+
+# --- drill-down -----------------------------------------------------------------------------
+
+
+def test_drilldown_reads_filters_from_the_url_and_keeps_them_there(
+    tenant: RunningSimulator,
+) -> None:
+    campaign = api(tenant, "/v3.0/campaigns")[0]
+    expected = [
+        item
+        for item in api(tenant, "/v3.0/activities", campaignId=campaign["campaignId"])
+        if item["type"] == "call.inbound"
+    ]
+    at = open_page("drilldown", campaign=str(campaign["campaignId"]), type="call.inbound")
+    assert not at.exception
+    assert at.selectbox(key="dd_campaign").value == campaign["campaignId"]
+    assert at.selectbox(key="dd_type").value == "call.inbound"
+    table = at.dataframe[0].value
+    assert len(table) == len(expected)
+    assert set(table["Campaign"]) == {campaign["campaignName"]}
+    assert at.query_params == {"campaign": str(campaign["campaignId"]), "type": "call.inbound"}
+
+    at.selectbox(key="dd_window").set_value("4h").run()
+    assert at.query_params["window"] == "4h"
+    at.selectbox(key="dd_campaign").set_value(None).run()
+    assert "campaign" not in at.query_params
+
+
+def test_drilldown_ignores_invalid_url_values_with_a_note(tenant: RunningSimulator) -> None:
+    at = open_page("drilldown", campaign="abc", window="forever")
+    assert not at.exception
+    notes = captions(at)
+    assert any(n.startswith("Ignored campaign='abc'") for n in notes)
+    assert any(n.startswith("Ignored window='forever'") for n in notes)
+    assert at.selectbox(key="dd_campaign").value is None
+    assert "campaign" not in at.query_params and "window" not in at.query_params
+
+
+def test_drilldown_csv_is_exactly_the_table_on_screen(
+    tenant: RunningSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CSV is generated when the button is clicked (a deferred download): keep the generator.
+    generators: list[Any] = []
+    original = MediaFileManager.add_deferred
+
+    def keep(self: Any, data_callable: Any, mimetype: Any, *args: Any, **kwargs: Any) -> str:
+        if mimetype == "text/csv":
+            generators.append(data_callable)
+        return original(self, data_callable, mimetype, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+    campaign = api(tenant, "/v3.0/campaigns")[1]["campaignId"]
+    at = open_page("drilldown", campaign=str(campaign), window="today")
+    shown = at.dataframe[0].value
+    assert generators, "the page offers a CSV download"
+    exported = pd.read_csv(
+        io.BytesIO(generators[-1]()), dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
+    assert len(exported) == len(shown) > 0
+    assert list(exported.columns) == list(shown.columns)
+    assert exported.to_numpy().tolist() == shown.astype(str).to_numpy().tolist()
+
+
+def test_drilldown_shows_a_leads_dial_attempts_across_its_numbers(
+    tenant: RunningSimulator,
+) -> None:
+    outbound = api(tenant, "/v3.0/activities", activityType="call.outbound")
+    if not outbound:
+        pytest.skip("this simulated day has no outbound calls")
+    lead = outbound[0]["data"]["leadId"]
+    attempts = [i for i in outbound if i["data"].get("leadId") == lead]
+    at = open_page("drilldown", lead=str(lead))
+    assert not at.exception
+    assert f"Dial attempts of lead {lead}" in [s.value for s in at.subheader]
+    summary, detail = at.dataframe[1].value, at.dataframe[2].value
+    assert len(detail) == len(attempts)
+    assert summary["Attempts"].sum() == len(attempts)
+
+
+# --- page logic (no app) --------------------------------------------------------------------
+
+
+def test_filters_round_trip_through_query_params() -> None:
+    filters = views.DrillFilters(campaign=3, agent=7, lead=42, window="1h", type="call.outbound")
+    again, notes = views.filters_from_params(views.filters_to_params(filters))
+    assert again == filters and notes == []
+    assert views.filters_to_params(views.DrillFilters()) == {}
+
+
+def test_clicked_bar_gives_its_campaign() -> None:
+    assert views.campaign_from_selection([{"customdata": [5], "y": "Sales"}]) == 5
+    assert views.campaign_from_selection([{"customdata": 9}]) == 9
+    assert views.campaign_from_selection([{"y": "Sales"}]) is None
+
+
+def test_csv_neutralises_formulas_but_keeps_phone_numbers() -> None:
+    table = pd.DataFrame({"Caller": ["+61412345678", '=HYPERLINK("http://x")', "@SUM(A1)"]})
+    text = views.csv_bytes(table).decode("utf-8-sig").splitlines()
+    assert text == ["Caller", "+61412345678", '"\'=HYPERLINK(""http://x"")"', "'@SUM(A1)"]
+
+
+def test_shipped_dashboard_toml_lists_the_defaults() -> None:
+    from dataclasses import replace
+
+    from ipscape.config import DashboardConfig, load_config
+
+    shipped = load_config(ROOT / "dashboard.toml")
+    assert replace(shipped, source="defaults") == DashboardConfig()

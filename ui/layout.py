@@ -1,0 +1,112 @@
+"""The frame around every page: header (title, "Demo data" badge), config errors, budget footer.
+
+Each page calls `page_start` first. The page does it rather than ``dashboard.py`` because in
+Streamlit 1.67 a process's first run of an app with a ``pages/`` folder may execute a page
+file directly (the v1 multipage fallback, see dashboard.py): the page must stand on its own.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from ipscape.errors import ApiError, ConfigError, user_message
+from ipscape.settings import SETTING_NAMES, TIMEOUT
+from ui import runtime
+from ui.tiles import plain
+
+DEMO_LABEL = "Demo data"
+
+
+def config_error_help(exc: ConfigError) -> str:
+    """How to fix a configuration error, by where the named setting lives."""
+    setting = exc.setting or ""
+    if setting in (*SETTING_NAMES, TIMEOUT):
+        return (
+            "Tenant settings are read from the [ipscape] section of .streamlit/secrets.toml "
+            "(copy .streamlit/secrets.toml.example) or from IPSCAPE_* environment variables. "
+            "Set all of IPSCAPE_BASE_URL, IPSCAPE_API_TOKEN and IPSCAPE_SECRET_KEY_1, or none "
+            "of them to run the demo. Restart the dashboard after changing them."
+        )
+    return (
+        "Dashboard settings are read from dashboard.toml (or the file named by "
+        "IPSCAPE_DASHBOARD_CONFIG); the shipped dashboard.toml lists every key with its "
+        "default. Fix the key named above and reload the page."
+    )
+
+
+def show_config_error(exc: ConfigError) -> None:
+    st.error(plain(f"Configuration problem: {exc}"), icon="🛠️")
+    st.info(plain(config_error_help(exc)))
+
+
+def configure_page(title: str | None = None) -> None:
+    """Wide layout and the browser tab title (idempotent: later calls override earlier ones)."""
+    try:
+        site = runtime.dashboard_config().title
+    except ConfigError:
+        site = "Contact Centre"
+    st.set_page_config(
+        page_title=f"{title} · {site}" if title else site,
+        layout="wide",
+        initial_sidebar_state="collapsed",
+        menu_items={"Get help": None, "Report a bug": None, "About": "ipSCAPE real-time dashboard"},
+    )
+
+
+def page_start(title: str) -> runtime.AppContext:
+    """Header for ``title``; stops the page (no traceback) when the configuration is unusable."""
+    configure_page(title)
+    try:
+        ctx = runtime.app_context()
+    except ConfigError as exc:
+        st.title(title)
+        show_config_error(exc)
+        st.stop()
+    except ApiError as exc:  # e.g. the demo tenant could not start
+        st.title(title)
+        st.error(plain(user_message(exc)))
+        st.stop()
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    with left:
+        st.title(title)
+    with right:
+        if ctx.demo:
+            st.badge(DEMO_LABEL, icon="🧪", color="orange")
+        st.caption(plain(f"{ctx.config.title} · {_now_text(ctx)}"))
+    return ctx
+
+
+def _now_text(ctx: runtime.AppContext) -> str:
+    return ctx.live.now().astimezone(ZoneInfo(ctx.tz)).strftime("%a %H:%M:%S %Z")
+
+
+def budget_text(ctx: runtime.AppContext) -> str:
+    """ "tenant: 14 req/min, 120 ms": what the dashboard costs the tenant right now."""
+    meter = getattr(ctx.live.client, "meter", None)
+    if meter is not None:
+        # The meter counts each request once; budget() rows share operations between feeds.
+        summary = meter.summary(60)
+        requests = sum(int(row.get("requests") or 0) for row in summary.values())
+    else:
+        requests = int(ctx.live.budget()["requests_last_min"].fillna(0).sum())
+    latencies = ctx.live.budget()["last_latency_ms"].dropna()
+    latency = f"{latencies.max():.0f} ms" if len(latencies) else "-- ms"
+    return f"tenant: {requests} req/min, {latency}"
+
+
+def page_footer(ctx: runtime.AppContext) -> None:
+    """The tenant budget and where the settings came from, refreshed with the fastest feed."""
+
+    @st.fragment(run_every=ctx.config.poll.campaigns_s)
+    def footer() -> None:
+        st.divider()
+        st.caption(
+            plain(
+                f"{budget_text(ctx)} · {DEMO_LABEL if ctx.demo else 'live tenant'} · "
+                f"times in {ctx.tz} · config: {ctx.config.source}"
+            )
+        )
+
+    footer()
