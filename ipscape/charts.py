@@ -71,13 +71,14 @@ def is_unknown(value: object) -> bool:
 
 
 def format_duration(seconds: object) -> str:
-    """``m:ss`` (``h:mm:ss`` from an hour); "--" when unknown, so a gap never reads as 0:00."""
+    """``m:ss`` under an hour, ``10 h 02 m`` from an hour (``10:02:25`` would read as a time of
+    day on a wall board); "--" when unknown, so a gap never reads as 0:00."""
     if is_unknown(seconds):
         return "--"
     total = max(0, round(float(seconds)))  # type: ignore[arg-type]
     hours, rest = divmod(total, 3600)
     minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return f"{hours} h {minutes:02d} m" if hours else f"{minutes}:{secs:02d}"
 
 
 def format_count(value: object) -> str:
