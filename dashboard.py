@@ -22,7 +22,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import layout
+from ui import auth, layout
 
 HERE = Path(__file__).parent
 WALL = HERE / "pages" / "wall.py"
@@ -39,8 +39,15 @@ pages = [
     st.Page("pages/transfers.py", title="Transfers", icon="🔀", url_path="transfers"),
     st.Page("pages/drilldown.py", title="Drill-down", icon="🔎", url_path="drilldown"),
 ]
+wall = None
 if WALL.exists():
-    pages.append(st.Page("pages/wall.py", title="Wall", icon="📺", url_path="wall", default=kiosk))
+    wall = st.Page("pages/wall.py", title="Wall", icon="📺", url_path="wall", default=kiosk)
+    pages.append(wall)
 
-# A wall display shows no menu at all; everyone else gets it across the top (see above).
-st.navigation(pages, position="hidden" if kiosk else "top").run()
+# A wall display shows no menu at all, nor does the sign-in screen; everyone else gets it across
+# the top (see above).
+signed_out = auth.auth_configured() and not auth.logged_in()
+page = st.navigation(pages, position="hidden" if kiosk or signed_out else "top")
+# Before the page runs and reads any data: sign-in (if configured), or a kiosk token for the wall.
+auth.require_access("wall" if wall is not None and page is wall else "page")
+page.run()

@@ -194,7 +194,14 @@ def test_agents_count_once_in_each_of_their_campaigns() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(None, "--"), (float("nan"), "--"), (0, "0:00"), (75, "1:15"), (3725, "1 h 02 m"), (36145, "10 h 02 m")],
+    [
+        (None, "--"),
+        (float("nan"), "--"),
+        (0, "0:00"),
+        (75, "1:15"),
+        (3725, "1 h 02 m"),
+        (36145, "10 h 02 m"),
+    ],
 )
 def test_format_duration(seconds: object, text: str) -> None:
     assert charts.format_duration(seconds) == text

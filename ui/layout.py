@@ -13,7 +13,7 @@ import streamlit as st
 
 from ipscape.errors import ApiError, ConfigError, user_message
 from ipscape.settings import SETTING_NAMES, TIMEOUT
-from ui import runtime
+from ui import auth, runtime
 from ui.tiles import plain
 
 DEMO_LABEL = "Demo data"
@@ -58,6 +58,8 @@ def configure_page(title: str | None = None) -> None:
 def page_start(title: str) -> runtime.AppContext:
     """Header for ``title``; stops the page (no traceback) when the configuration is unusable."""
     configure_page(title)
+    # Again here, not only in dashboard.py: a page may run without it (see the module docstring).
+    auth.require_access("page")
     try:
         ctx = runtime.app_context()
     except ConfigError as exc:
@@ -110,3 +112,4 @@ def page_footer(ctx: runtime.AppContext) -> None:
         )
 
     footer()
+    auth.account_menu()

@@ -220,8 +220,9 @@ def agent_table(
     frame = frame.sort_values("time_in_state_s", ascending=False, na_position="last")
     threshold = thresholds.for_campaign("time_in_state_s", campaign_id)
     levels = [
+        # ``state`` may be <NA> (an agent whose state the tenant left out): compare as text.
         memory.update(("time_in_state_s", aid), t, threshold)
-        if state not in ("LoggedOut",)
+        if not isinstance(state, str) or state != "LoggedOut"
         else UNKNOWN
         for aid, t, state in zip(
             frame["agent_id"], frame["time_in_state_s"], frame["state"].astype(object), strict=True

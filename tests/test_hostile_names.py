@@ -1,0 +1,220 @@
+"""Vendor strings are untrusted: hostile agent and campaign names render as text on every page.
+
+The simulator's ``hostile_names`` tenant names agents and campaigns ``<script>...``,
+``<img onerror=...>``, Markdown and LaTeX, SQL, right-to-left text, emoji and 300-character
+strings. Every page must show each of them as the exact text (tables) or escaped (Markdown-based
+elements), never raise, and never hand them to an HTML-rendering call. The real-browser half
+(no script runs, text visible) is in tests/test_browser_security.py.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from ipscape.charts import escape_label
+from ipscape.config import CONFIG_ENV
+from ipscape.settings import SETTING_NAMES, TIMEOUT
+from ipscape.simulator import RunningSimulator
+from ipscape.simulator.names import HOSTILE_NAMES
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboard.py")
+PAGES = ("overview", "wait_times", "agents", "voicemail", "transfers", "drilldown")
+CAMPAIGNS = 6
+# names.campaign_names puts the first half of the hostile names on campaigns
+HOSTILE_CAMPAIGNS = HOSTILE_NAMES[: CAMPAIGNS // 2]
+# Text that Markdown, HTML or KaTeX would interpret if it reached them unescaped.
+ACTIVE = [name for name in HOSTILE_NAMES if re.search(r"[<>*\[\]$`]", name)]
+MARKDOWN_ELEMENTS = ("markdown", "caption", "title", "header", "subheader", "error", "info",
+                     "warning", "success")  # fmt: skip
+
+
+@pytest.fixture
+def hostile(
+    tmp_path: Path, sim_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RunningSimulator]:
+    sim = sim_factory(hostile_names=True, campaigns=CAMPAIGNS, agents=40, calls_per_day=1500)
+    for name in (*SETTING_NAMES, TIMEOUT, CONFIG_ENV):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "dashboard.toml"
+    config.write_text(f"[history]\npath = {json.dumps(str(tmp_path / 'history.sqlite'))}\n")
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    monkeypatch.setenv("IPSCAPE_BASE_URL", sim.api_root)
+    monkeypatch.setenv("IPSCAPE_API_TOKEN", sim.token)
+    monkeypatch.setenv("IPSCAPE_SECRET_KEY_1", sim.keys[0])
+    monkeypatch.chdir(tmp_path)
+    st.cache_resource.clear()
+    try:
+        yield sim
+    finally:
+        st.cache_resource.clear()
+
+
+def walk(node: Any) -> Iterator[Any]:
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from walk(child)
+
+
+def cells(at: AppTest) -> set[str]:
+    """Every cell of every table on the page, as the viewer reads it."""
+    out: set[str] = set()
+    for node in walk(at._tree):
+        if node.type in ("dataframe", "table") and isinstance(node.value, pd.DataFrame):
+            for column in node.value.columns:
+                out.update(str(v) for v in node.value[column].tolist())
+    return out
+
+
+def markdown_values(at: AppTest) -> list[str]:
+    return [
+        str(n.value)
+        for n in walk(at._tree)
+        if n.type in MARKDOWN_ELEMENTS and isinstance(getattr(n, "value", None), str)
+    ]
+
+
+def chart_strings(at: AppTest) -> set[str]:
+    """Every string inside the plotly figures on the page (labels, names, hover text)."""
+    found: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for node in walk(at._tree):
+        if node.type == "plotly_chart":
+            collect(json.loads(node.proto.spec))
+    return found
+
+
+def unescape(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def assert_rendered_as_text(at: AppTest, page: str) -> None:
+    assert not at.exception, (page, [e.stack_trace for e in at.exception])
+    for value in markdown_values(at):
+        for name in ACTIVE:
+            assert name not in value, f"{page}: {name!r} reached Markdown unescaped in {value!r}"
+    # plotly renders a subset of HTML in labels: names must arrive there escaped
+    labels = " ".join(chart_strings(at))
+    for name in ACTIVE:
+        if "<" in name:
+            assert name not in labels, (page, name)
+
+
+def open_page(page: str, at: AppTest | None = None, **query: str) -> AppTest:
+    if at is None:
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.query_params.update(query)
+        at.run()
+    at.switch_page(f"pages/{page}.py").run()
+    return at
+
+
+def test_every_page_shows_hostile_names_as_text(hostile: RunningSimulator) -> None:
+    at = open_page("overview")
+    assert_rendered_as_text(at, "overview")
+    assert set(HOSTILE_CAMPAIGNS) <= cells(at), "campaign names verbatim in the overview table"
+
+    open_page("agents", at)
+    assert_rendered_as_text(at, "agents")
+    assert set(HOSTILE_NAMES) <= cells(at), "every hostile agent name verbatim in the agent table"
+    labels = chart_strings(at)
+    for name in HOSTILE_CAMPAIGNS:
+        assert escape_label(name) in labels, name
+
+    for page in ("wait_times", "voicemail", "transfers"):
+        open_page(page, at)
+        assert_rendered_as_text(at, page)
+
+    drill = open_page("drilldown", window="today")
+    assert_rendered_as_text(drill, "drilldown")
+    shown = cells(drill)
+    assert set(HOSTILE_CAMPAIGNS) <= shown
+    assert any(name in shown for name in HOSTILE_NAMES if name not in HOSTILE_CAMPAIGNS)
+
+
+def test_a_hostile_agent_search_and_url_filters_are_plain_text(hostile: RunningSimulator) -> None:
+    at = open_page("agents")
+    at.text_input(key="agent_search").set_value("<img src=x onerror=alert(1)>").run()
+    assert_rendered_as_text(at, "agents search")
+    assert "<img src=x onerror=alert(1)>" in cells(at)
+    drill = open_page("drilldown", type="<script>alert(1)</script>", campaign="1<b>")
+    assert_rendered_as_text(drill, "drilldown url")
+    notes = [unescape(v) for v in markdown_values(drill)]
+    assert any(n.startswith("Ignored type='<script>alert(1)</script>'") for n in notes), notes
+
+
+@pytest.mark.parametrize("view", ["overview", "agents"])
+def test_the_wall_shows_hostile_names_escaped(hostile: RunningSimulator, view: str) -> None:
+    if not (ROOT / "pages" / "wall.py").exists():
+        pytest.skip("no wall page")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params.update(kiosk="1", view=view, rotate="0")
+    at.run()
+    assert_rendered_as_text(at, f"wall {view}")
+    # st.table renders cell Markdown: the wall escapes vendor text, the viewer reads it verbatim
+    shown = {unescape(c) for c in cells(at)}
+    expected = HOSTILE_CAMPAIGNS if view == "overview" else ()
+    assert set(expected) <= shown
+    for cell in cells(at):
+        for name in ACTIVE:
+            assert name not in cell, (view, cell)
+
+
+# --- no HTML-rendering call receives vendor text --------------------------------------------
+
+HTML_CALLS = {"html", "markdown", "write", "caption"}
+# The only arguments an HTML-rendering call may get: our own constants and builders of ints.
+HTML_SAFE_NAMES = re.compile(r"^[A-Z][A-Z0-9_]*$|^(shift_css|watchdog_html)$")
+
+
+def ui_sources() -> list[Path]:
+    return [ROOT / "dashboard.py", *sorted((ROOT / "pages").glob("*.py")),
+            *sorted((ROOT / "ui").glob("*.py"))]  # fmt: skip
+
+
+def test_no_page_code_passes_text_through_unsafe_html() -> None:
+    offenders = []
+    for path in ui_sources():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            for keyword in node.keywords:
+                if keyword.arg == "unsafe_allow_html" and not (
+                    isinstance(keyword.value, ast.Constant) and keyword.value.value is False
+                ):
+                    offenders.append(f"{path.name}:{node.lineno} unsafe_allow_html")
+            func = node.func
+            is_html = isinstance(func, ast.Attribute) and func.attr == "html"
+            if is_html:
+                names = {
+                    n.id if isinstance(n, ast.Name) else n.attr
+                    for arg in node.args
+                    for n in ast.walk(arg)
+                    if isinstance(n, ast.Name | ast.Attribute)
+                }
+                names -= {"schedule", "first", "shift", "dimmed", "reload_at", "params", "theme"}
+                unsafe = sorted(n for n in names if not HTML_SAFE_NAMES.match(n))
+                if unsafe:
+                    offenders.append(f"{path.name}:{node.lineno} st.html({', '.join(unsafe)})")
+    assert not offenders
