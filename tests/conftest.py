@@ -1,4 +1,5 @@
-"""Shared fixtures: simulated tenants over real HTTP, always stopped at teardown.
+"""Shared fixtures: simulated tenants over real HTTP, always stopped at teardown, and the
+Streamlit app pointed at one.
 
 Simulators made here run with a frozen clock (speed=0): time moves only through
 `sim.advance(seconds)`, so tests never depend on the wall clock.
@@ -6,11 +7,17 @@ Simulators made here run with a frozen clock (speed=0): time moves only through
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import streamlit as st
+from streamlit.runtime.media_file_manager import MediaFileManager
 
+from ipscape.config import CONFIG_ENV
+from ipscape.settings import SETTING_NAMES, TIMEOUT
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
 
 
@@ -50,3 +57,38 @@ def sim_factory() -> Iterator[Callable[..., RunningSimulator]]:
     finally:
         for sim in started:
             sim.stop()
+
+
+# --- the Streamlit app under AppTest ----------------------------------------------------------
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No tenant settings, a dashboard.toml with history in tmp (yielded, to be extended), and
+    an empty resource cache before and after, so each test's app has its own pollers."""
+    for name in (*SETTING_NAMES, TIMEOUT, CONFIG_ENV):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "dashboard.toml"
+    config.write_text(f"[history]\npath = {json.dumps(str(tmp_path / 'history.sqlite'))}\n")
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    monkeypatch.chdir(tmp_path)  # no .streamlit/secrets.toml of a developer's can leak in
+    st.cache_resource.clear()
+    try:
+        yield config
+    finally:
+        st.cache_resource.clear()  # close the app's pollers before any simulator stops
+
+
+@pytest.fixture
+def csv_exports(monkeypatch: pytest.MonkeyPatch) -> list[Callable[[], Any]]:
+    """The generators of CSV downloads the app offers (built only when clicked, so keep them)."""
+    exports: list[Callable[[], Any]] = []
+    original = MediaFileManager.add_deferred
+
+    def keep(self: Any, data_callable: Any, mimetype: Any, *args: Any, **kwargs: Any) -> str:
+        if mimetype == "text/csv":
+            exports.append(data_callable)
+        return original(self, data_callable, mimetype, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
+    return exports

@@ -18,9 +18,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from ipscape.config import CONFIG_ENV
-from ipscape.settings import SETTING_NAMES, TIMEOUT
 from ipscape.simulator import RunningSimulator
+from tests.app_support import point_app_at
 from ui.auth import DENIED, SIGN_IN_NEEDED, decide
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,27 +77,10 @@ def test_access_policy(
 
 
 @pytest.fixture
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in (*SETTING_NAMES, TIMEOUT, CONFIG_ENV):
-        monkeypatch.delenv(name, raising=False)
-    config = tmp_path / "dashboard.toml"
-    config.write_text(f"[history]\npath = {json.dumps(str(tmp_path / 'history.sqlite'))}\n")
-    monkeypatch.setenv(CONFIG_ENV, str(config))
-    monkeypatch.chdir(tmp_path)
-    st.cache_resource.clear()
-    try:
-        yield config
-    finally:
-        st.cache_resource.clear()
-
-
-@pytest.fixture
 def tenant(
     app_env: Path, simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[RunningSimulator]:
-    monkeypatch.setenv("IPSCAPE_BASE_URL", simulator.api_root)
-    monkeypatch.setenv("IPSCAPE_API_TOKEN", simulator.token)
-    monkeypatch.setenv("IPSCAPE_SECRET_KEY_1", simulator.keys[0])
+    point_app_at(simulator, monkeypatch, both_keys=False)
     try:
         yield simulator
     finally:

@@ -54,15 +54,15 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ipscape import frames
 from ipscape.client import USER_AGENT, IpscapeClient, RetryPolicy, make_http_client
-from ipscape.config import CONFIG_ENV, DashboardConfig, PollConfig
+from ipscape.config import DashboardConfig, PollConfig
 from ipscape.pollers import LiveData, ManualClock, Snapshot
-from ipscape.settings import SETTING_NAMES, TIMEOUT, Settings, demo_settings
+from ipscape.settings import Settings, demo_settings
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from tests.app_support import point_app_at
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
@@ -570,25 +570,10 @@ def unescape(text: str) -> str:
 
 
 @pytest.fixture
-def app(
-    tmp_path: Path, sim: RunningSimulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[RunningSimulator]:
+def app(app_env: Path, sim: RunningSimulator, monkeypatch: pytest.MonkeyPatch) -> RunningSimulator:
     """The app pointed at ``sim`` through the environment, with an empty resource cache."""
-    for name in (*SETTING_NAMES, TIMEOUT, CONFIG_ENV):
-        monkeypatch.delenv(name, raising=False)
-    config = tmp_path / "dashboard.toml"
-    config.write_text(f"[history]\npath = {json.dumps(str(tmp_path / 'history.sqlite'))}\n")
-    monkeypatch.setenv(CONFIG_ENV, str(config))
-    monkeypatch.setenv("IPSCAPE_BASE_URL", sim.api_root)
-    monkeypatch.setenv("IPSCAPE_API_TOKEN", sim.token)
-    monkeypatch.setenv("IPSCAPE_SECRET_KEY_1", sim.keys[0])
-    monkeypatch.setenv("IPSCAPE_SECRET_KEY_2", sim.keys[1])
-    monkeypatch.chdir(tmp_path)
-    st.cache_resource.clear()
-    try:
-        yield sim
-    finally:
-        st.cache_resource.clear()
+    point_app_at(sim, monkeypatch)
+    return sim
 
 
 def open_page(page: str, at: AppTest | None = None, **query: str) -> AppTest:

@@ -18,14 +18,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ipscape.charts import escape_label
-from ipscape.config import CONFIG_ENV
-from ipscape.settings import SETTING_NAMES, TIMEOUT
 from ipscape.simulator import RunningSimulator
 from ipscape.simulator.names import HOSTILE_NAMES
+from tests.app_support import point_app_at
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
@@ -40,24 +38,10 @@ MARKDOWN_ELEMENTS = ("markdown", "caption", "title", "header", "subheader", "err
 
 
 @pytest.fixture
-def hostile(
-    tmp_path: Path, sim_factory: Any, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[RunningSimulator]:
+def hostile(app_env: Path, sim_factory: Any, monkeypatch: pytest.MonkeyPatch) -> RunningSimulator:
     sim = sim_factory(hostile_names=True, campaigns=CAMPAIGNS, agents=40, calls_per_day=1500)
-    for name in (*SETTING_NAMES, TIMEOUT, CONFIG_ENV):
-        monkeypatch.delenv(name, raising=False)
-    config = tmp_path / "dashboard.toml"
-    config.write_text(f"[history]\npath = {json.dumps(str(tmp_path / 'history.sqlite'))}\n")
-    monkeypatch.setenv(CONFIG_ENV, str(config))
-    monkeypatch.setenv("IPSCAPE_BASE_URL", sim.api_root)
-    monkeypatch.setenv("IPSCAPE_API_TOKEN", sim.token)
-    monkeypatch.setenv("IPSCAPE_SECRET_KEY_1", sim.keys[0])
-    monkeypatch.chdir(tmp_path)
-    st.cache_resource.clear()
-    try:
-        yield sim
-    finally:
-        st.cache_resource.clear()
+    point_app_at(sim, monkeypatch, both_keys=False)
+    return sim
 
 
 def walk(node: Any) -> Iterator[Any]:

@@ -8,7 +8,6 @@ cache is process-wide, so each test clears it (closing the previous LiveData) be
 from __future__ import annotations
 
 import io
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,13 +17,11 @@ import httpx
 import pandas as pd
 import pytest
 import streamlit as st
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from ipscape.charts import format_duration
-from ipscape.config import CONFIG_ENV
-from ipscape.settings import SETTING_NAMES, TIMEOUT
 from ipscape.simulator import RunningSimulator
+from tests.app_support import point_app_at
 from ui import views
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,33 +43,10 @@ def unescape(text: str) -> str:
 
 
 @pytest.fixture
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """No tenant settings, a dashboard.toml with history in tmp, and an empty resource cache."""
-    for name in (*SETTING_NAMES, TIMEOUT, CONFIG_ENV):
-        monkeypatch.delenv(name, raising=False)
-    config = tmp_path / "dashboard.toml"
-    config.write_text(f"[history]\npath = {json.dumps(str(tmp_path / 'history.sqlite'))}\n")
-    monkeypatch.setenv(CONFIG_ENV, str(config))
-    monkeypatch.chdir(tmp_path)  # no .streamlit/secrets.toml of a developer's can leak in
-    st.cache_resource.clear()
-    try:
-        yield config
-    finally:
-        st.cache_resource.clear()
-
-
-def point_at(sim: RunningSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("IPSCAPE_BASE_URL", sim.api_root)
-    monkeypatch.setenv("IPSCAPE_API_TOKEN", sim.token)
-    monkeypatch.setenv("IPSCAPE_SECRET_KEY_1", sim.keys[0])
-    monkeypatch.setenv("IPSCAPE_SECRET_KEY_2", sim.keys[1])
-
-
-@pytest.fixture
 def tenant(
     app_env: Path, simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[RunningSimulator]:
-    point_at(simulator, monkeypatch)
+    point_app_at(simulator, monkeypatch)
     try:
         yield simulator
     finally:
@@ -185,7 +159,7 @@ def test_agents_over_the_time_in_state_threshold_are_flagged(
     app_env: Path, sim_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim = sim_factory()
-    point_at(sim, monkeypatch)
+    point_app_at(sim, monkeypatch)
     app_env.write_text(
         app_env.read_text() + "[thresholds.time_in_state_s]\nwarn = 0.0\nalert = 0.0\n"
     )
@@ -203,7 +177,7 @@ def test_tenant_without_agent_status_falls_back_to_campaign_counts(
     app_env: Path, sim_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim = sim_factory(omit_operations={"agent_status"})
-    point_at(sim, monkeypatch)
+    point_app_at(sim, monkeypatch)
     try:
         at = open_page("agents")
         assert not at.exception
@@ -265,7 +239,7 @@ def test_voicemail_empty_state_is_explicit(
     app_env: Path, sim_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim = sim_factory(calls_per_day=0)
-    point_at(sim, monkeypatch)
+    point_app_at(sim, monkeypatch)
     try:
         at = open_page("voicemail")
         assert not at.exception
@@ -395,24 +369,14 @@ def test_drilldown_ignores_invalid_url_values_with_a_note(tenant: RunningSimulat
 
 
 def test_drilldown_csv_is_exactly_the_table_on_screen(
-    tenant: RunningSimulator, monkeypatch: pytest.MonkeyPatch
+    tenant: RunningSimulator, csv_exports: list[Any]
 ) -> None:
-    # The CSV is generated when the button is clicked (a deferred download): keep the generator.
-    generators: list[Any] = []
-    original = MediaFileManager.add_deferred
-
-    def keep(self: Any, data_callable: Any, mimetype: Any, *args: Any, **kwargs: Any) -> str:
-        if mimetype == "text/csv":
-            generators.append(data_callable)
-        return original(self, data_callable, mimetype, *args, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
     campaign = api(tenant, "/v3.0/campaigns")[1]["campaignId"]
     at = open_page("drilldown", campaign=str(campaign), window="today")
     shown = at.dataframe[0].value
-    assert generators, "the page offers a CSV download"
+    assert csv_exports, "the page offers a CSV download"
     exported = pd.read_csv(
-        io.BytesIO(generators[-1]()), dtype=str, keep_default_na=False, encoding="utf-8-sig"
+        io.BytesIO(csv_exports[-1]()), dtype=str, keep_default_na=False, encoding="utf-8-sig"
     )
     assert len(exported) == len(shown) > 0
     assert list(exported.columns) == list(shown.columns)

@@ -20,16 +20,13 @@ from typing import Any
 
 import httpx
 import pytest
-import streamlit as st
-from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
 from ipscape.__main__ import main
 from ipscape.client import IpscapeClient, RetryPolicy, make_http_client
-from ipscape.config import CONFIG_ENV
 from ipscape.errors import IpscapeError, user_message
 from ipscape.feeds import FEEDS
-from ipscape.settings import SETTING_NAMES, TIMEOUT, Settings
+from ipscape.settings import Settings
 from ipscape.simulator import RunningSimulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,36 +218,12 @@ def rendered(at: AppTest) -> str:
     return "\n".join(str(n.proto) for n in walk(at._tree) if getattr(n, "proto", None))
 
 
-@pytest.fixture
-def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for name in (*SETTING_NAMES, TIMEOUT, CONFIG_ENV):
-        monkeypatch.delenv(name, raising=False)
-    config = tmp_path / "dashboard.toml"
-    config.write_text(f"[history]\npath = {json.dumps(str(tmp_path / 'history.sqlite'))}\n")
-    monkeypatch.setenv(CONFIG_ENV, str(config))
-    monkeypatch.chdir(tmp_path)
-    st.cache_resource.clear()
-    try:
-        yield config
-    finally:
-        st.cache_resource.clear()
-
-
 def test_pages_csv_and_urls_never_show_a_secret(
     app_env: Path,
     canary_sim: RunningSimulator,
     all_logs: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
+    csv_exports: list[Any],
 ) -> None:
-    exports: list[Any] = []
-    original = MediaFileManager.add_deferred
-
-    def keep(self: Any, data_callable: Any, mimetype: Any, *args: Any, **kwargs: Any) -> str:
-        if mimetype == "text/csv":
-            exports.append(data_callable)
-        return original(self, data_callable, mimetype, *args, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", keep)
     at = AppTest.from_file(APP, default_timeout=60)
     # through st.secrets, the way a deployment configures the tenant
     at.secrets["ipscape"] = {
@@ -280,8 +253,8 @@ def test_pages_csv_and_urls_never_show_a_secret(
         assert not at.exception, page
         assert at.error, page
         seen.append(rendered(at))
-    assert exports, "the drill-down offered its CSV"
-    csv = max((export() for export in exports), key=len)
+    assert csv_exports, "the drill-down offered its CSV"
+    csv = max((export() for export in csv_exports), key=len)
     assert csv.decode("utf-8-sig").count("\n") > 1
     seen.append(csv.decode("utf-8-sig", errors="replace"))
     assert_clean("\n".join(seen), "page elements, query params or CSV")
