@@ -170,8 +170,8 @@ class Poller:
             if outcome is not None or self._closed:
                 return self._snapshot_locked()
             if self._fetched_at is not None or self._error is not None:
-                self._start_worker_locked()
-                if self._error is None and self._is_stale_locked():
+                started = self._start_worker_locked()
+                if started and self._error is None and self._is_stale_locked():
                     # Nobody has looked for a while: the data is past stale, but a refresh is
                     # usually a moment away. Wait briefly for it rather than flash "STALE".
                     version = self._version
@@ -221,11 +221,13 @@ class Poller:
         self.join(CLOSE_JOIN_S)
 
     # -- refresh path --------------------------------------------------------------------------
-    def _start_worker_locked(self) -> None:
+    def _start_worker_locked(self) -> bool:
+        """Start a background refresh unless one is running; True if this call started it."""
         if self._worker is not None and self._worker.is_alive():
-            return
+            return False
         self._worker = threading.Thread(target=self._load, name=f"poller-{self.feed}", daemon=True)
         self._worker.start()
+        return True
 
     def _refresh_once(self) -> _Outcome:
         started = self._clock()

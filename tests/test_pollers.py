@@ -159,6 +159,25 @@ def test_first_reader_after_a_long_idle_gets_the_refreshed_data_not_stale(clock,
     assert upstream.calls == 2
 
 
+def test_only_the_reader_that_starts_a_refresh_waits_for_it(clock, monkeypatch):
+    monkeypatch.setattr("ipscape.pollers.IDLE_REFRESH_WAIT_S", 30.0)
+    upstream = Upstream()
+    poller = make_poller(upstream, clock)
+    poller.snapshot()
+    upstream.gate = threading.Event()
+    upstream.entered.clear()
+    clock.advance(10 * INTERVAL)
+    first = threading.Thread(target=poller.snapshot)
+    first.start()
+    assert upstream.entered.wait(5)
+    # Had this reader waited too, the held fetch would time out and the state read "error".
+    assert poller.snapshot().state == "stale"
+    assert first.is_alive()
+    upstream.gate.set()
+    first.join(5)
+    assert poller.snapshot().state == "fresh"
+
+
 def test_failed_refresh_keeps_last_good_frame_and_says_why(clock):
     upstream = Upstream()
     poller = make_poller(upstream, clock)
