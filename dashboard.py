@@ -39,15 +39,19 @@ pages = [
     st.Page("pages/transfers.py", title="Transfers", icon="🔀", url_path="transfers"),
     st.Page("pages/drilldown.py", title="Drill-down", icon="🔎", url_path="drilldown"),
 ]
-wall = None
+walls = []
 if WALL.exists():
-    wall = st.Page("pages/wall.py", title="Wall", icon="📺", url_path="wall", default=kiosk)
-    pages.append(wall)
+    walls.append(st.Page("pages/wall.py", title="Wall", icon="📺", url_path="wall"))
+    if kiosk:
+        # The default page answers "/" only (its url_path is ""), so a default wall would make
+        # /wall?kiosk=1 "Page not found". The kiosk wall is registered twice: "/" and "/wall".
+        walls.append(st.Page("pages/wall.py", title="Wall", url_path="wall-home", default=True))
+    pages.extend(walls)
 
 # A wall display shows no menu at all, nor does the sign-in screen; everyone else gets it across
 # the top (see above).
 signed_out = auth.auth_configured() and not auth.logged_in()
 page = st.navigation(pages, position="hidden" if kiosk or signed_out else "top")
 # Before the page runs and reads any data: sign-in (if configured), or a kiosk token for the wall.
-auth.require_access("wall" if wall is not None and page is wall else "page")
+auth.require_access("wall" if any(page is w for w in walls) else "page")
 page.run()

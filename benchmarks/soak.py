@@ -1,0 +1,241 @@
+"""Soak the wall display: many fragment reruns over several sessions, and the memory they cost.
+
+A wall runs for weeks, so what matters is that memory is flat: whatever a rerun or a session
+allocates must be given back. Two modes, both against the simulator:
+
+- ``browser`` (default): `streamlit run dashboard.py` as a subprocess, several headless Chromium
+  tabs on a rotating kiosk URL (every view is rendered in turn), one tab closed and a new one
+  opened every ``--churn-s`` seconds. The server's RSS is read from /proc every 10 s.
+- ``apptest``: the wall page re-run in-process with AppTest by several sessions in a loop
+  (thousands of reruns in a few minutes, no browser); this process's own RSS is measured.
+
+Prints RSS at the start (after a warm-up) and at the end, the growth, and the slope of a
+least-squares line through all samples (KiB per minute), the medians of the first and last
+quarter of the samples (robust to the allocator's ~1 MiB noise), and bytes per rerun.
+Not part of the test suite.
+
+    python benchmarks/soak.py --minutes 3 --sessions 4
+    python benchmarks/soak.py --mode apptest --minutes 2 --sessions 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from ipscape.simulator import SimulatorConfig, start_simulator  # noqa: E402
+from ipscape.wall import board_tick_s  # noqa: E402
+from tests.browser_support import (  # noqa: E402
+    chromium_path,
+    dashboard_env,
+    launch_chromium,
+    rss_kib,
+    running_dashboard,
+    write_dashboard_config,
+)
+
+TZ = "Australia/Sydney"
+KIOSK_ROTATE_S = 5
+KIOSK_PATH = f"/?kiosk=1&rotate={KIOSK_ROTATE_S}&theme=dark"
+SAMPLE_S = 10.0
+WARMUP_S = 20.0
+
+
+def slope_per_minute(samples: list[tuple[float, int]]) -> float:
+    """Least-squares slope of (seconds, KiB) samples, in KiB per minute."""
+    if len(samples) < 2:
+        return 0.0
+    n = len(samples)
+    mean_t = sum(t for t, _ in samples) / n
+    mean_m = sum(m for _, m in samples) / n
+    var = sum((t - mean_t) ** 2 for t, _ in samples)
+    if var == 0:
+        return 0.0
+    cov = sum((t - mean_t) * (m - mean_m) for t, m in samples)
+    return cov / var * 60.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report(
+    label: str,
+    samples: list[tuple[float, int]],
+    reruns: int,
+    sessions_seen: int,
+    cpu_s: float,
+) -> None:
+    start, end = samples[0][1], samples[-1][1]
+    minutes = (samples[-1][0] - samples[0][0]) / 60 or 1e-9
+    quarter = max(1, len(samples) // 4)
+    first_q = statistics.median(m for _, m in samples[:quarter])
+    last_q = statistics.median(m for _, m in samples[-quarter:])
+    print(f"\n== soak: {label} ==")
+    for t, kib in samples:
+        print(f"  t={t:6.0f} s  rss={kib / 1024:7.1f} MiB")
+    print(f"sessions opened      : {sessions_seen}")
+    print(f"fragment reruns      : {reruns}")
+    print(f"measured for         : {minutes:.1f} min (after {WARMUP_S:.0f} s warm-up)")
+    print(f"RSS start -> end     : {start / 1024:.1f} MiB -> {end / 1024:.1f} MiB")
+    growth = end - start
+    print(f"growth               : {growth / 1024:+.1f} MiB ({growth / minutes:+.0f} KiB/min)")
+    print(f"least-squares slope  : {slope_per_minute(samples):+.0f} KiB/min (RSS noise is ~1 MiB)")
+    print(f"median, 1st -> last quarter: {first_q / 1024:.1f} -> {last_q / 1024:.1f} MiB")
+    if reruns:
+        print(f"growth per rerun     : {(end - start) * 1024 / reruns:+.0f} bytes")
+        print(
+            f"CPU per rerun        : {cpu_s / reruns * 1000:.1f} ms (process total {cpu_s:.1f} s)"
+        )
+
+
+def soak_browser(minutes: float, sessions: int, churn_s: float) -> None:
+    if chromium_path() is None:
+        sys.exit("no Chromium installed: use --mode apptest")
+    from playwright.sync_api import sync_playwright
+
+    now = datetime.now(ZoneInfo(TZ)).strftime("%H:%M")
+    sim = start_simulator(SimulatorConfig(speed=1, start_time=now, timezone=TZ))
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    frames = {"count": 0}
+
+    def count_frames(ws) -> None:  # type: ignore[no-untyped-def]
+        ws.on("framereceived", lambda _payload: frames.__setitem__("count", frames["count"] + 1))
+
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="wall-soak-") as tmp,
+            running_dashboard(sim.api_root, Path(tmp)) as server,
+            sync_playwright() as playwright,
+        ):
+            browser = launch_chromium(playwright)
+            try:
+                context = browser.new_context(viewport={"width": 1280, "height": 720})
+                context.on("page", lambda page: page.on("websocket", count_frames))
+                pages = []
+                opened = 0
+                for _ in range(sessions):
+                    page = context.new_page()
+                    page.goto(server.url + KIOSK_PATH)
+                    pages.append(page)
+                    opened += 1
+                pages[0].wait_for_selector('[class*="st-key-wall-tile-"]', timeout=60_000)
+                pages[0].wait_for_timeout(WARMUP_S * 1000)
+                t0 = time.monotonic()
+                frames_at_start = frames["count"]
+                cpu_at_start = cpu_seconds(server.pid)
+                samples = [(0.0, rss_kib(server.pid))]
+                next_churn = churn_s
+                end = minutes * 60
+                while (elapsed := time.monotonic() - t0) < end:
+                    # Waiting inside Playwright keeps its event loop (and the pages) running.
+                    pages[-1].wait_for_timeout(min(SAMPLE_S, end - elapsed) * 1000)
+                    elapsed = time.monotonic() - t0
+                    samples.append((elapsed, rss_kib(server.pid)))
+                    if churn_s and elapsed >= next_churn:
+                        pages.pop(0).close()
+                        page = context.new_page()
+                        page.goto(server.url + KIOSK_PATH)
+                        pages.append(page)
+                        opened += 1
+                        next_churn += churn_s
+                # Each fragment rerun arrives as a few dozen websocket frames (one per element
+                # plus script events); reruns are counted as sessions x ticks.
+                reruns = int(sessions * samples[-1][0] / board_tick_s(KIOSK_ROTATE_S))
+                print(f"websocket frames received by the tabs: {frames['count'] - frames_at_start}")
+                report(
+                    f"browser, {sessions} tabs, server pid {server.pid}",
+                    samples,
+                    reruns,
+                    opened,
+                    cpu_seconds(server.pid) - cpu_at_start,
+                )
+            finally:
+                browser.close()
+    finally:
+        sim.stop()
+
+
+def soak_apptest(minutes: float, sessions: int) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    now = datetime.now(ZoneInfo(TZ)).strftime("%H:%M")
+    sim = start_simulator(SimulatorConfig(speed=1, start_time=now, timezone=TZ))
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    try:
+        with tempfile.TemporaryDirectory(prefix="wall-soak-") as tmp:
+            config = write_dashboard_config(
+                Path(tmp) / "dashboard.toml", history=Path(tmp) / "history.sqlite"
+            )
+            os.environ.update(
+                {k: v for k, v in dashboard_env(sim.api_root, config).items() if "IPSCAPE" in k}
+            )
+            apps = []
+            for _ in range(sessions):
+                at = AppTest.from_file(str(REPO / "pages" / "wall.py"), default_timeout=60)
+                at.query_params.update({"kiosk": "1", "rotate": str(KIOSK_ROTATE_S)})
+                apps.append(at)
+            pid = os.getpid()
+            warm_end = time.monotonic() + WARMUP_S
+            while time.monotonic() < warm_end:
+                for at in apps:
+                    at.run()
+            t0 = time.monotonic()
+            cpu_at_start = cpu_seconds(pid)
+            samples = [(0.0, rss_kib(pid))]
+            reruns = 0
+            next_sample = SAMPLE_S
+            while (elapsed := time.monotonic() - t0) < minutes * 60:
+                for at in apps:
+                    at.run()
+                    if at.exception:
+                        sys.exit(f"the wall raised: {at.exception[0].value}")
+                    reruns += 1
+                if elapsed >= next_sample:
+                    samples.append((elapsed, rss_kib(pid)))
+                    next_sample += SAMPLE_S
+            samples.append((time.monotonic() - t0, rss_kib(pid)))
+            report(
+                f"apptest, {sessions} sessions, pid {pid}",
+                samples,
+                reruns,
+                sessions,
+                cpu_seconds(pid) - cpu_at_start,
+            )
+    finally:
+        import streamlit as st
+
+        st.cache_resource.clear()
+        sim.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mode", choices=("browser", "apptest"), default="browser")
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--sessions", type=int, default=4)
+    parser.add_argument(
+        "--churn-s", type=float, default=30.0, help="browser: replace a tab this often (0 = never)"
+    )
+    args = parser.parse_args()
+    if args.mode == "browser":
+        soak_browser(args.minutes, args.sessions, args.churn_s)
+    else:
+        soak_apptest(args.minutes, args.sessions)
+
+
+if __name__ == "__main__":
+    main()

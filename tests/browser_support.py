@@ -1,0 +1,211 @@
+"""Real-browser test support: the dashboard as a `streamlit run` subprocess, and headless Chromium.
+
+Used by tests/test_browser_wall.py and benchmarks/soak.py. The server listens on 127.0.0.1 on a
+free port, talks to a simulator (never a real tenant) and is always terminated by its context
+manager. Playwright cannot download browsers here, so Chromium is the system one (Debian's
+``/usr/bin/chromium``, or $IPSCAPE_CHROMIUM); `chromium_path()` is None when there is none and
+the browser tests skip with that reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM_ENV = "IPSCAPE_CHROMIUM"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+# Flags for a sandbox-less CI container: no GPU, no QUIC, nothing phoning home.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+SERVER_START_TIMEOUT_S = 60.0
+
+
+def chromium_path() -> str | None:
+    """The system Chromium to drive, or None when none is installed."""
+    candidates = [os.environ.get(CHROMIUM_ENV, ""), *CHROMIUM_CANDIDATES]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def launch_chromium(playwright: Any, **kwargs: Any) -> Any:
+    """A headless Chromium Browser from a ``sync_playwright()`` handle."""
+    path = chromium_path()
+    if path is None:
+        raise RuntimeError("no Chromium installed (apt-get install chromium)")
+    return playwright.chromium.launch(
+        executable_path=path, args=list(CHROMIUM_ARGS), headless=True, **kwargs
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_dashboard_config(path: Path, *, history: Path, extra: str = "") -> Path:
+    """A dashboard.toml for tests: the fastest polling the config allows (8 s), short backoff."""
+    path.write_text(
+        f"""title = "Test Contact Centre"
+display_timezone = "Australia/Sydney"
+
+[poll]
+campaigns_s = 8
+agents_s = 8
+activities_s = 8
+jitter_s = 0
+error_backoff_s = 1
+error_backoff_max_s = 2
+
+[history]
+path = "{history.as_posix()}"
+retention_days = 1
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def dashboard_env(api_root: str, config_path: Path) -> dict[str, str]:
+    """The server's environment: this simulator as the tenant, demo credentials, our config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IPSCAPE_")}
+    env.update(
+        {
+            "IPSCAPE_BASE_URL": api_root,
+            "IPSCAPE_API_TOKEN": "demo-token",
+            "IPSCAPE_SECRET_KEY_1": "demo-key-1",
+            "IPSCAPE_SECRET_KEY_2": "demo-key-2",
+            "IPSCAPE_DASHBOARD_CONFIG": str(config_path),
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+class StreamlitServer:
+    """``streamlit run dashboard.py`` on 127.0.0.1:<port>, output logged to ``log_path``."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log_path: Path,
+        port: int | None = None,
+        *,
+        app_dir: Path = REPO,
+    ) -> None:
+        self.env = dict(env)
+        self.app_dir = app_dir
+        self.log_path = log_path
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("server not started")
+        return self.process.pid
+
+    def start(self, timeout_s: float = SERVER_START_TIMEOUT_S) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard.py",
+            "--server.port",
+            str(self.port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=self.app_dir, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        self.wait_healthy(timeout_s)
+
+    def wait_healthy(self, timeout_s: float = SERVER_START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early; see {self.log_path}:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/_stcore/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        raise TimeoutError(f"streamlit not healthy after {timeout_s:.0f} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        process, self.process = self.process, None
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+    def log(self, tail: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")[-tail:]
+        except OSError:
+            return ""
+
+    def __enter__(self) -> StreamlitServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def running_dashboard(
+    api_root: str, workdir: Path, *, extra_config: str = ""
+) -> Iterator[StreamlitServer]:
+    """Config in ``workdir``, then the dashboard server pointed at ``api_root``; always stopped."""
+    config = write_dashboard_config(
+        workdir / "dashboard.toml", history=workdir / "history.sqlite", extra=extra_config
+    )
+    server = StreamlitServer(dashboard_env(api_root, config), workdir / "streamlit.log")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process in KiB, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")

@@ -1,0 +1,540 @@
+"""The wall display: kiosk URL rules, time-derived schedule, and the page against a simulator."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st_h
+
+from ipscape import feeds
+from ipscape.client import IpscapeClient
+from ipscape.config import DashboardConfig, PollConfig, WallConfig
+from ipscape.pollers import LiveData, ManualClock
+from ipscape.settings import settings_from_mapping
+from ipscape.simulator import RunningSimulator
+from ipscape.wall import (
+    BOARD_TICK_S,
+    MIN_ROTATE_S,
+    VIEWS,
+    WallParams,
+    board_tick_s,
+    current_view,
+    is_open,
+    next_reload,
+    parse_open_hours,
+    parse_wall_params,
+    pixel_shift,
+    scope_frame,
+    token_allowed,
+    wall_schedule,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+WALL = WallConfig()
+SYDNEY = "Australia/Sydney"
+
+
+# --- URL parameters ------------------------------------------------------------------------------
+
+
+def test_a_full_kiosk_url_is_read_as_asked() -> None:
+    params = parse_wall_params(
+        {"kiosk": "1", "rotate": "20", "campaigns": "1,2,5", "theme": "light"}, WALL
+    )
+    assert params == WallParams(
+        kiosk=True, rotate_s=20.0, campaigns=(1, 2, 5), theme="light", notes=()
+    )
+
+
+def test_no_parameters_mean_the_config_defaults() -> None:
+    params = parse_wall_params({}, WallConfig(rotate_s=45))
+    assert (params.kiosk, params.rotate_s, params.campaigns, params.theme) == (
+        False,
+        45.0,
+        (),
+        "dark",
+    )
+    assert params.views == VIEWS and params.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "note"),
+    [
+        ("rotate", "abc", "ignored rotate=abc"),
+        ("rotate", "2", "ignored rotate=2"),
+        ("rotate", "-20", "ignored rotate=-20"),
+        ("rotate", "nan", "ignored rotate=nan"),
+        ("rotate", "1e9", "ignored rotate=1e9"),
+        ("theme", "purple", "ignored theme=purple"),
+        ("kiosk", "maybe", "ignored kiosk=maybe"),
+        ("view", "sales", "ignored view=sales"),
+    ],
+)
+def test_an_invalid_value_is_ignored_with_a_note(key: str, value: str, note: str) -> None:
+    params = parse_wall_params({key: value}, WALL)
+    defaults = parse_wall_params({}, WALL)
+    assert any(n.startswith(note) for n in params.notes), params.notes
+    assert replace(params, notes=()) == defaults
+
+
+def test_rotate_zero_switches_rotation_off() -> None:
+    assert parse_wall_params({"rotate": "0"}, WALL).rotate_s == 0
+
+
+def test_the_shortest_rotation_allowed_is_accepted() -> None:
+    assert parse_wall_params({"rotate": str(MIN_ROTATE_S)}, WALL).rotate_s == MIN_ROTATE_S
+
+
+def test_bad_campaign_ids_are_dropped_and_good_ones_kept() -> None:
+    params = parse_wall_params({"campaigns": "1, x,2,,2,-3"}, WALL)
+    assert params.campaigns == (1, 2)
+    assert params.notes == ("ignored campaigns=x,-3 (campaign ids are numbers)",)
+
+
+def test_unknown_parameters_are_noted_but_streamlits_own_are_not() -> None:
+    params = parse_wall_params({"foo": "1", "embed": "true"}, WALL)
+    assert params.notes == ("ignored foo (unknown)",)
+
+
+def test_a_note_never_echoes_markup_or_long_values() -> None:
+    params = parse_wall_params({"theme": "<script>alert(1)</script>" * 5}, WALL)
+    (note,) = params.notes
+    assert "<" not in note and ">" not in note
+    assert len(note) < 80
+
+
+def test_a_token_value_is_never_echoed() -> None:
+    params = parse_wall_params({"token": "s3cret-token-value", "rotate": "x"}, WALL)
+    assert params.token == "s3cret-token-value"
+    assert all("s3cret" not in n for n in params.notes)
+    assert "s3cret" not in repr(params)
+
+
+def test_repeated_parameters_use_the_last_value() -> None:
+    assert parse_wall_params({"rotate": ["abc", "30"]}, WALL).rotate_s == 30
+
+
+def test_views_choose_the_rotation_and_view_pins_one() -> None:
+    assert parse_wall_params({"views": "agents,overview,agents"}, WALL).views == (
+        "agents",
+        "overview",
+    )
+    assert parse_wall_params({"view": "voicemail"}, WALL).views == ("voicemail",)
+
+
+def test_many_problems_are_summarised_in_a_few_notes() -> None:
+    params = parse_wall_params({f"x{i}": "1" for i in range(20)}, WALL)
+    assert len(params.notes) <= 6 and params.notes[-1].startswith("… and")
+
+
+@given(st_h.dictionaries(st_h.text(max_size=12), st_h.text(max_size=40), max_size=8))
+def test_no_query_string_makes_the_parser_raise(raw: dict[str, str]) -> None:
+    params = parse_wall_params(raw, WALL)
+    assert params.rotate_s == 0 or MIN_ROTATE_S <= params.rotate_s <= 3600
+    assert params.theme in ("dark", "light") and params.views
+
+
+# --- kiosk tokens --------------------------------------------------------------------------------
+
+TOKENS = ("a" * 20, "b" * 24)
+
+
+def test_no_configured_tokens_means_no_token_needed() -> None:
+    assert token_allowed(None, ())
+
+
+def test_a_configured_token_is_required_and_must_match() -> None:
+    assert token_allowed("b" * 24, TOKENS)
+    assert not token_allowed(None, TOKENS)
+    assert not token_allowed("", TOKENS)
+    assert not token_allowed("b" * 23, TOKENS)
+    assert not token_allowed("ä" * 20, TOKENS)
+
+
+# --- rotation ------------------------------------------------------------------------------------
+
+
+def test_the_view_follows_the_wall_clock() -> None:
+    shown = [current_view(t, 20, VIEWS).view for t in (0, 19.9, 20, 40, 60, 80)]
+    assert shown == ["overview", "overview", "agents", "voicemail", "transfers", "overview"]
+
+
+def test_two_screens_and_a_reload_agree_on_the_view() -> None:
+    now = 1_750_000_123.4
+    assert current_view(now, 15, VIEWS) == current_view(now, 15, VIEWS)
+
+
+def test_seconds_left_count_down_to_the_next_view() -> None:
+    rotation = current_view(105.0, 20, VIEWS)
+    assert (rotation.index, rotation.seconds_left) == (1, 15.0)
+
+
+def test_the_board_redraws_every_few_seconds_and_twice_per_view() -> None:
+    assert board_tick_s(0) == BOARD_TICK_S
+    assert board_tick_s(60) == BOARD_TICK_S
+    assert board_tick_s(MIN_ROTATE_S) == MIN_ROTATE_S / 2
+
+
+def test_no_rotation_stays_on_the_first_view() -> None:
+    rotation = current_view(1e9, 0, ("agents", "overview"))
+    assert rotation.view == "agents" and math.isinf(rotation.seconds_left)
+
+
+# --- opening hours -------------------------------------------------------------------------------
+
+
+def _at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, 2, hour, minute, tzinfo=ZoneInfo(SYDNEY))
+
+
+def test_the_board_is_bright_inside_opening_hours_only() -> None:
+    hours = parse_open_hours("07:00-20:00")
+    assert [is_open(_at(h), hours) for h in (6, 7, 19, 20, 23)] == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
+
+
+def test_opening_hours_can_span_midnight() -> None:
+    hours = parse_open_hours("20:00-06:00")
+    assert [is_open(_at(h), hours) for h in (19, 20, 23, 0, 5, 6)] == [
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
+
+
+def test_empty_opening_hours_mean_always_open() -> None:
+    assert parse_open_hours("") is None and is_open(_at(3), None)
+
+
+@pytest.mark.parametrize("text", ["7-20", "07:00", "25:00-26:00", "07:00-07:00", "ab:cd-ef:gh"])
+def test_malformed_opening_hours_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_open_hours(text)
+
+
+def test_a_malformed_config_keeps_the_wall_bright_and_says_so() -> None:
+    wall = WallConfig(open_hours="nine to five", reload_at="3am")
+    schedule = wall_schedule(_at(2), WallParams(), wall, SYDNEY)
+    assert not schedule.dimmed and schedule.reload_at is None
+    assert schedule.notes == (
+        "ignored wall.open_hours (use HH:MM-HH:MM)",
+        "ignored wall.reload_at (use HH:MM)",
+    )
+
+
+def test_the_schedule_dims_outside_opening_hours() -> None:
+    wall = WallConfig(open_hours="07:00-20:00")
+    assert wall_schedule(_at(22), WallParams(), wall, SYDNEY).dimmed
+    assert not wall_schedule(_at(12), WallParams(), wall, SYDNEY).dimmed
+
+
+# --- pixel shift ---------------------------------------------------------------------------------
+
+
+@given(st_h.floats(0, 4e9), st_h.integers(0, 20))
+def test_the_pixel_shift_stays_within_its_amplitude(now: float, amplitude: int) -> None:
+    dx, dy = pixel_shift(now, amplitude)
+    assert abs(dx) <= amplitude and abs(dy) <= amplitude
+
+
+def test_the_pixel_shift_moves_slowly_and_visits_the_whole_square() -> None:
+    positions = [pixel_shift(minute * 60.0, 4) for minute in range(2 * 81 * 3)]
+    steps = [abs(a[0] - b[0]) + abs(a[1] - b[1]) for a, b in itertools.pairwise(positions)]
+    assert max(steps) == 1
+    assert set(positions) == {(x, y) for x in range(-4, 5) for y in range(-4, 5)}
+    assert pixel_shift(30.0, 4) == pixel_shift(59.0, 4)  # constant within a minute
+
+
+def test_no_amplitude_means_no_shift() -> None:
+    assert pixel_shift(12345.0, 0) == (0, 0)
+
+
+# --- nightly reload ------------------------------------------------------------------------------
+
+
+def test_the_next_reload_is_tonight_when_still_ahead() -> None:
+    reload = next_reload(_at(1, 30), "03:00", SYDNEY)
+    assert reload == _at(3)
+
+
+def test_the_next_reload_is_tomorrow_once_passed() -> None:
+    assert next_reload(_at(3), "03:00", SYDNEY) == _at(3) + timedelta(days=1)
+    assert next_reload(_at(14), "03:00", SYDNEY) == _at(3) + timedelta(days=1)
+
+
+def test_the_reload_time_is_local_to_the_display_zone() -> None:
+    utc_now = datetime(2026, 3, 1, 15, 0, tzinfo=UTC)  # 02:00 on 2 March in Sydney
+    reload = next_reload(utc_now, "03:00", SYDNEY)
+    assert reload is not None
+    assert reload.astimezone(ZoneInfo(SYDNEY)).time() == time(3, 0)
+    assert reload - utc_now == timedelta(hours=1)
+
+
+def test_a_reload_time_skipped_by_daylight_saving_still_happens_that_night() -> None:
+    # Sydney skips 02:00-03:00 on 2026-10-04.
+    before = datetime(2026, 10, 4, 1, 0, tzinfo=ZoneInfo(SYDNEY))
+    reload = next_reload(before, "02:30", SYDNEY)
+    assert reload is not None and reload.date() == before.date() and reload > before
+
+
+def test_an_empty_reload_time_means_never() -> None:
+    assert next_reload(_at(1), "", SYDNEY) is None
+
+
+# --- campaign scope ------------------------------------------------------------------------------
+
+
+def test_a_scoped_board_keeps_only_its_campaigns_rows() -> None:
+    campaigns = pd.DataFrame({"campaign_id": pd.array([1, 2, 3, None], dtype="Int64")})
+    assert list(scope_frame("campaigns", campaigns, (1, 3))["campaign_id"]) == [1, 3]
+    agents = pd.DataFrame({"agent_id": [1, 2, 3], "campaign_ids": [(1,), (2, 3), ()]})
+    assert list(scope_frame("agents", agents, (3,))["agent_id"]) == [2]
+    transfers = pd.DataFrame(
+        {
+            "from_campaign_id": pd.array([1, 2, None], dtype="Int64"),
+            "to_campaign_id": pd.array([2, 2, 1], dtype="Int64"),
+        }
+    )
+    assert len(scope_frame("transfers", transfers, (1,))) == 2
+    assert scope_frame("campaigns", campaigns, ()) is campaigns
+
+
+# --- the page (AppTest) against a simulator ------------------------------------------------------
+
+
+def _config(tmp_path: Path, **wall: object) -> DashboardConfig:
+    return DashboardConfig(
+        title="Wall Test",
+        poll=PollConfig(campaigns_s=8, agents_s=8, activities_s=8, jitter_s=0, error_backoff_s=1),
+        wall=WallConfig(**wall),  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def wall_app(
+    simulator: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[callable, LiveData, ManualClock, RunningSimulator]]:  # type: ignore[valid-type]
+    """The wall page as AppTest, reading from a LiveData on a manual clock over the simulator.
+
+    The LiveData is the real one (client, pollers, simulator over HTTP); only its clock is
+    manual, so staleness can be produced without waiting.
+    """
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from ui import runtime
+
+    settings = settings_from_mapping(
+        {
+            "IPSCAPE_BASE_URL": simulator.api_root,
+            "IPSCAPE_API_TOKEN": simulator.token,
+            "IPSCAPE_SECRET_KEY_1": simulator.keys[0],
+            "IPSCAPE_SECRET_KEY_2": simulator.keys[1],
+        }
+    )
+    clock = ManualClock(datetime.now(UTC))
+    current: dict[str, object] = {"config": _config(tmp_path)}
+    live = LiveData(IpscapeClient(settings), current["config"], clock=clock)  # type: ignore[arg-type]
+    current["live"] = live
+    monkeypatch.setattr(runtime, "live", lambda: current["live"])
+    monkeypatch.setattr(runtime, "dashboard_config", lambda: current["config"])
+
+    def run(
+        query: dict[str, str] | None = None,
+        config: DashboardConfig | None = None,
+        data: LiveData | None = None,
+    ) -> AppTest:
+        current["config"] = config or current["config"]
+        current["live"] = data or live
+        at = AppTest.from_file(str(REPO / "pages" / "wall.py"), default_timeout=30)
+        for key, value in (query or {}).items():
+            at.query_params[key] = value
+        return at.run()
+
+    try:
+        yield run, live, clock, simulator
+    finally:
+        live.close()
+        st.cache_resource.clear()
+
+
+def _metrics(at) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    return {m.label: m.value for m in at.metric}
+
+
+def _captions(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.value for c in at.caption]
+
+
+def test_the_wall_shows_the_tenants_numbers(wall_app) -> None:  # type: ignore[no-untyped-def]
+    run, live, *_ = wall_app
+    at = run({"kiosk": "1", "rotate": "0"})
+    assert not at.exception
+    expected = feeds.fetch_campaigns(live.client, ())
+    shown = _metrics(at)
+    assert shown["Waiting"] == f"{int(expected['calls_waiting'].sum()):,}"
+    agents_free = int((live.agents().frame["state"] == "Available").sum())
+    assert shown["Agents free"].startswith(f"{agents_free}/")
+    assert any(c.endswith("updated 0 s ago") for c in _captions(at))
+    assert "Wall Test" in [m.value for m in at.markdown]
+
+
+def test_the_campaign_table_lists_the_tenants_campaigns_worst_first(wall_app) -> None:  # type: ignore[no-untyped-def]
+    run, live, *_ = wall_app
+    at = run({"kiosk": "1", "rotate": "0"})
+    table = at.table[0].value
+    expected = feeds.fetch_campaigns(live.client, ())
+    assert len(table) == len(expected)
+
+    def rank(status: str) -> int:
+        return next((r for word, r in (("ALERT", 2), ("WARN", 1), ("OK", 0)) if word in status), -1)
+
+    statuses = [rank(s) for s in table["Status"]]
+    assert statuses == sorted(statuses, reverse=True)
+
+
+def test_a_scoped_wall_counts_only_its_campaigns(wall_app) -> None:  # type: ignore[no-untyped-def]
+    run, live, *_ = wall_app
+    expected = feeds.fetch_campaigns(live.client, ())
+    first = int(expected["campaign_id"].iloc[0])
+    at = run({"kiosk": "1", "rotate": "0", "campaigns": str(first)})
+    waiting = expected.loc[expected["campaign_id"] == first, "calls_waiting"].sum()
+    assert _metrics(at)["Waiting"] == f"{int(waiting):,}"
+    assert len(at.table[0].value) == 1
+
+
+def test_invalid_parameters_leave_a_note_and_no_exception(wall_app) -> None:  # type: ignore[no-untyped-def]
+    run, *_ = wall_app
+    at = run({"kiosk": "1", "rotate": "abc", "theme": "plaid", "campaigns": "x"})
+    assert not at.exception
+    notes = " ".join(_captions(at))
+    assert "ignored rotate=abc" in notes and "ignored theme=plaid" in notes
+    assert "ignored campaigns=x" in notes
+    assert at.metric  # whichever view the clock picked, the board is there
+
+
+def test_each_view_renders_from_the_simulator(wall_app) -> None:  # type: ignore[no-untyped-def]
+    run, live, *_ = wall_app
+    agents = run({"view": "agents"})
+    assert not agents.exception
+    totals = live.agents().frame["state"].value_counts()
+    assert _metrics(agents)["Busy"] == str(int(totals.get("Busy", 0)))
+    voicemail = run({"view": "voicemail"})
+    assert _metrics(voicemail)["Voicemail today"] == str(len(live.voicemail().frame))
+    transfers = run({"view": "transfers"})
+    assert _metrics(transfers)["Transfers today"] == str(len(live.transfers().frame))
+
+
+def test_a_failed_refresh_shows_the_banner_with_the_last_good_time(wall_app) -> None:  # type: ignore[no-untyped-def]
+    run, live, clock, sim = wall_app
+    before = run({"kiosk": "1", "rotate": "0"})
+    waiting = _metrics(before)["Waiting"]
+    sim.inject({"kind": "status", "status": 503, "match": "*"})
+    clock.advance(9)
+    for poller in live.pollers.values():
+        poller.refresh()
+    at = run({"kiosk": "1", "rotate": "0"})
+    assert not at.exception
+    (banner,) = [e.value for e in at.error]
+    assert "CONNECTION TO THE TENANT LOST" in banner and "showing data from" in banner
+    # the last good numbers stay on screen, marked as not current
+    assert _metrics(at)["Waiting"] == waiting
+    assert any("NO CONNECTION" in c for c in _captions(at))
+    sim.clear_faults()
+    for poller in live.pollers.values():
+        poller.refresh()
+    recovered = run({"kiosk": "1", "rotate": "0"})
+    assert not recovered.error
+    assert not any("NO CONNECTION" in c for c in _captions(recovered))
+
+
+def test_old_data_is_labelled_stale(wall_app) -> None:  # type: ignore[no-untyped-def]
+    run, _live, clock, sim = wall_app
+    run({"kiosk": "1", "rotate": "0"})
+    # The campaign refresh is still on its way (slower than a reader waits for it).
+    sim.inject({"kind": "slow", "delay_s": 5, "match": "/v3.0/campaigns/*/statistics"})
+    clock.advance(45)
+    at = run({"kiosk": "1", "rotate": "0"})
+    captions = _captions(at)
+    assert captions.count("STALE 45 s") == 3, captions  # waiting, longest, EWT max
+    assert not at.error  # stale is not an outage
+
+
+def test_unknown_values_read_as_dashes_not_zero(wall_app) -> None:  # type: ignore[no-untyped-def]
+    run, live, clock, sim = wall_app
+    # A wall started while the tenant refuses both keys has never had any data.
+    sim.inject(*({"kind": "revoke_key", "key": key} for key in sim.keys))
+    never = LiveData(IpscapeClient(live.client.settings), live.config, clock=clock)
+    try:
+        at = run({"kiosk": "1", "rotate": "0"}, data=never)
+    finally:
+        never.close()
+    assert not at.exception
+    shown = _metrics(at)
+    assert shown["Waiting"] == "--" and shown["Longest"] == "--"
+    assert shown["Agents free"] == "--/--"
+
+
+def test_a_wall_with_kiosk_tokens_refuses_a_missing_or_wrong_token(
+    wall_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    run, *_ = wall_app
+    toml = tmp_path / "dashboard.toml"
+    toml.write_text(f'[wall]\nkiosk_tokens = ["{"t" * 20}"]\n', encoding="utf-8")
+    monkeypatch.setenv("IPSCAPE_DASHBOARD_CONFIG", str(toml))
+    for query in ({"kiosk": "1"}, {"kiosk": "1", "token": "nope"}):
+        denied = run(query)
+        assert next(e.value for e in denied.error).startswith("Access denied")
+        assert not denied.metric
+    allowed = run({"kiosk": "1", "token": "t" * 20, "rotate": "0"})
+    assert not allowed.error and "Waiting" in _metrics(allowed)
+    assert all("t" * 20 not in c for c in _captions(allowed))
+
+
+def test_the_page_injects_only_constant_markup(wall_app) -> None:  # type: ignore[no-untyped-def]
+    from ui import wall as ui_wall
+
+    run, *_ = wall_app
+    at = run({"kiosk": "1", "rotate": "0", "theme": "dark"})
+    bodies = [h.proto.body for h in at.get("html")]
+    assert ui_wall.KIOSK_CSS in bodies and ui_wall.BOARD_CSS in bodies
+    assert ui_wall.DARK_CSS in bodies
+    assert any(ui_wall.WATCHDOG_SCRIPT in b for b in bodies)
+    # vendor text never reaches HTML: every body is ours, or our template with ints
+    for body in bodies:
+        assert "Sales" not in body and "Support" not in body
+
+
+def test_the_wall_keeps_no_session_state_and_bounded_shared_state(wall_app) -> None:  # type: ignore[no-untyped-def]
+    from ui import wall as ui_wall
+
+    run, live, clock, _sim = wall_app
+    at = run({"kiosk": "1", "rotate": "0"})
+    for _ in range(10):
+        clock.advance(1)
+        for poller in live.pollers.values():
+            poller.refresh()  # a new data version each time
+        at.run()
+        assert not at.exception
+        assert len(at.session_state) == 0
+    shared = ui_wall._shared()
+    # one model per (view, scope, theme), replaced as the data changes: old versions are not kept
+    assert len(shared.models) == 1
+    assert len(shared.levels) <= shared.levels.max_keys
