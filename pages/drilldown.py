@@ -19,8 +19,14 @@ KEYS = {name: f"dd_{name}" for name in PARAMS}
 def _load_from_url() -> list[str]:
     """Seed the filter widgets from the URL once per distinct URL; returns notes on bad values."""
     params = {name: st.query_params.get(name) for name in PARAMS}
+    remembered = st.session_state.get("dd_loaded")
+    if remembered and not any(params.values()):
+        # Switching pages drops the query string and the widgets' state; this session's
+        # filters are kept (and written back to the URL below) rather than reset.
+        params = remembered
     filters, notes = views.filters_from_params(params)
-    if st.session_state.get("dd_loaded") != params:
+    widgets_gone = any(KEYS[name] not in st.session_state for name in PARAMS)
+    if remembered != params or widgets_gone:
         for name in PARAMS:
             value = getattr(filters, name)
             st.session_state[KEYS[name]] = (

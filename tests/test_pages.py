@@ -358,6 +358,19 @@ def test_drilldown_reads_filters_from_the_url_and_keeps_them_there(
     assert "campaign" not in at.query_params
 
 
+def test_drilldown_keeps_its_filters_when_the_user_comes_back_from_another_page(
+    tenant: RunningSimulator,
+) -> None:
+    at = open_page("drilldown", window="4h", type="call.inbound")
+    at.switch_page("pages/agents.py").run()
+    at.query_params.clear()  # as the browser does: page navigation drops the query string
+    at.switch_page("pages/drilldown.py").run()
+    assert not at.exception
+    assert at.selectbox(key="dd_window").value == "4h"
+    assert at.selectbox(key="dd_type").value == "call.inbound"
+    assert at.query_params == {"window": "4h", "type": "call.inbound"}
+
+
 def test_drilldown_ignores_invalid_url_values_with_a_note(tenant: RunningSimulator) -> None:
     at = open_page("drilldown", campaign="abc", window="forever")
     assert not at.exception
