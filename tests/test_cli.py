@@ -231,3 +231,26 @@ def test_module_entry_point_runs_as_a_process(shared_simulator, tmp_path):
     )
     assert done.returncode == EXIT_OK, done.stderr
     assert json.loads(done.stdout)
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(shared_simulator, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IPSCAPE_")}
+    env.update(
+        IPSCAPE_BASE_URL=shared_simulator.api_root,
+        IPSCAPE_API_TOKEN=shared_simulator.token,
+        IPSCAPE_SECRET_KEY_1=shared_simulator.keys[0],
+        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ipscape", "fetch", "activities"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith(b"activity_id,")
+    process.stdout.close()  # like `| head -1`
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == EXIT_OK
+    assert "Traceback" not in stderr
