@@ -249,8 +249,8 @@ def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(shared_simu
         cwd=tmp_path,
     )
     assert process.stdout is not None and process.stderr is not None
-    assert process.stdout.readline().startswith(b"activity_id,")
-    process.stdout.close()  # like `| head -1`
+    # The reader is gone before anything is written (pipe buffers vary, so don't read first).
+    process.stdout.close()
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == EXIT_OK
     assert "Traceback" not in stderr
