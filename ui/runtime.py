@@ -76,7 +76,9 @@ def embedded_simulator() -> Any:
     """A simulated tenant on 127.0.0.1 for the demo: started once per process, on first use."""
     from ipscape.simulator import SimulatorConfig, start_simulator
 
-    simulator = start_simulator(SimulatorConfig())
+    # A few more agents than the simulator's default (a centre at its limit), so the demo shows
+    # free agents coming and going as well as queues building.
+    simulator = start_simulator(SimulatorConfig(agents=50))
     _register_exit(simulator, simulator.stop)
     return simulator
 
