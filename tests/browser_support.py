@@ -4,7 +4,8 @@ Used by tests/test_browser_wall.py and benchmarks/soak.py. The server listens on
 free port, talks to a simulator (never a real tenant) and is always terminated by its context
 manager. Playwright cannot download browsers here, so Chromium is the system one (Debian's
 ``/usr/bin/chromium``, or $IPSCAPE_CHROMIUM); `chromium_path()` is None when there is none and
-the browser tests skip with that reason.
+the browser tests skip with that reason. With IPSCAPE_REQUIRE_BROWSER=1 (CI) a missing Chromium
+or Playwright is an error instead: `chromium_path()` and `playwright_sync_api()` raise.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM_ENV = "IPSCAPE_CHROMIUM"
+REQUIRE_BROWSER_ENV = "IPSCAPE_REQUIRE_BROWSER"
+NO_CHROMIUM = "no Chromium installed (apt-get install chromium, or set IPSCAPE_CHROMIUM)"
+NO_PLAYWRIGHT = "no Playwright installed (pip install -r requirements-dev.txt)"
+DEMO_TOKEN = "demo-token"
+DEMO_KEYS = ("demo-key-1", "demo-key-2")
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 # Flags for a sandbox-less CI container: no GPU, no QUIC, nothing phoning home.
 CHROMIUM_ARGS = (
@@ -38,13 +44,38 @@ CHROMIUM_ARGS = (
 SERVER_START_TIMEOUT_S = 60.0
 
 
+def browser_required() -> bool:
+    """True in CI (IPSCAPE_REQUIRE_BROWSER=1): browser tests must run, never skip."""
+    return os.environ.get(REQUIRE_BROWSER_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
 def chromium_path() -> str | None:
-    """The system Chromium to drive, or None when none is installed."""
+    """The system Chromium to drive, or None when none is installed.
+
+    Raises RuntimeError instead of returning None when the browser is required, so a module's
+    ``skipif(chromium_path() is None, ...)`` fails its collection rather than skipping.
+    """
     candidates = [os.environ.get(CHROMIUM_ENV, ""), *CHROMIUM_CANDIDATES]
     for candidate in candidates:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and browser_required():
+        raise RuntimeError(f"{REQUIRE_BROWSER_ENV}=1 but {NO_CHROMIUM}")
+    return found
+
+
+def playwright_sync_api() -> Any:
+    """``playwright.sync_api``; skips the calling test module without it (fails if required)."""
+    try:
+        import playwright.sync_api as sync_api
+    except ImportError as exc:
+        if browser_required():
+            raise RuntimeError(f"{REQUIRE_BROWSER_ENV}=1 but {NO_PLAYWRIGHT}") from exc
+        import pytest
+
+        pytest.skip(NO_PLAYWRIGHT, allow_module_level=True)
+    return sync_api
 
 
 def launch_chromium(playwright: Any, **kwargs: Any) -> Any:
@@ -87,15 +118,22 @@ retention_days = 1
     return path
 
 
-def dashboard_env(api_root: str, config_path: Path) -> dict[str, str]:
-    """The server's environment: this simulator as the tenant, demo credentials, our config."""
+def dashboard_env(
+    api_root: str,
+    config_path: Path,
+    *,
+    token: str = DEMO_TOKEN,
+    keys: tuple[str, str] = DEMO_KEYS,
+) -> dict[str, str]:
+    """The server's environment: this simulator as the tenant, its credentials (the simulator's
+    demo ones unless given), our config."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IPSCAPE_")}
     env.update(
         {
             "IPSCAPE_BASE_URL": api_root,
-            "IPSCAPE_API_TOKEN": "demo-token",
-            "IPSCAPE_SECRET_KEY_1": "demo-key-1",
-            "IPSCAPE_SECRET_KEY_2": "demo-key-2",
+            "IPSCAPE_API_TOKEN": token,
+            "IPSCAPE_SECRET_KEY_1": keys[0],
+            "IPSCAPE_SECRET_KEY_2": keys[1],
             "IPSCAPE_DASHBOARD_CONFIG": str(config_path),
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
             "PYTHONUNBUFFERED": "1",
@@ -189,13 +227,19 @@ class StreamlitServer:
 
 @contextlib.contextmanager
 def running_dashboard(
-    api_root: str, workdir: Path, *, extra_config: str = ""
+    api_root: str,
+    workdir: Path,
+    *,
+    extra_config: str = "",
+    token: str = DEMO_TOKEN,
+    keys: tuple[str, str] = DEMO_KEYS,
 ) -> Iterator[StreamlitServer]:
     """Config in ``workdir``, then the dashboard server pointed at ``api_root``; always stopped."""
     config = write_dashboard_config(
         workdir / "dashboard.toml", history=workdir / "history.sqlite", extra=extra_config
     )
-    server = StreamlitServer(dashboard_env(api_root, config), workdir / "streamlit.log")
+    env = dashboard_env(api_root, config, token=token, keys=keys)
+    server = StreamlitServer(env, workdir / "streamlit.log")
     try:
         server.start()
         yield server

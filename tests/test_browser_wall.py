@@ -21,7 +21,13 @@ from ipscape import feeds
 from ipscape.client import IpscapeClient
 from ipscape.settings import settings_from_mapping
 from ipscape.simulator import SimulatorConfig, start_simulator
-from tests.browser_support import REPO, chromium_path, launch_chromium, running_dashboard
+from tests.browser_support import (
+    REPO,
+    chromium_path,
+    launch_chromium,
+    playwright_sync_api,
+    running_dashboard,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -30,7 +36,7 @@ pytestmark = [
         reason="no Chromium installed (apt-get install chromium, or set IPSCAPE_CHROMIUM)",
     ),
 ]
-sync_api = pytest.importorskip("playwright.sync_api")
+sync_api = playwright_sync_api()
 
 TZ = "Australia/Sydney"
 POLL_S = 8

@@ -1,0 +1,445 @@
+"""Security in a real browser: `streamlit run dashboard.py` against a simulator, headless Chromium.
+
+The AppTest halves (tests/test_hostile_names.py, tests/test_secret_canary.py) check what the
+app hands to Streamlit; these check what a viewer's browser ends up with:
+
+1. A tenant whose agents and campaigns are named ``<script>alert(1)</script>``,
+   ``<img src=x onerror=alert(1)>``, Markdown, LaTeX and the rest shows those names as literal
+   text on the wall, the Agents page and the Overview, and no script of theirs runs: no dialog,
+   no call to alert/confirm/prompt, no injected ``<script>``, ``<img src=x>``, inline event
+   handler or ``javascript:`` link ever enters the DOM (a MutationObserver set up before the
+   page's own scripts watches every insertion).
+2. With recognisable canary credentials, no page, healthy or showing the tenant's refusal,
+   lets them reach the browser: not the HTML, the URL, any request the browser makes, any
+   response body, websocket frame, console message, cookie or web storage, the voicemail
+   audio, the CSV download, nor the server's log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from ipscape.simulator.names import HOSTILE_NAMES
+from tests.browser_support import (
+    NO_CHROMIUM,
+    StreamlitServer,
+    chromium_path,
+    launch_chromium,
+    playwright_sync_api,
+    running_dashboard,
+)
+from tests.test_secret_canary import KEYS, TOKEN, canaries
+from ui.tiles import plain
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(chromium_path() is None, reason=NO_CHROMIUM)]
+sync_api = playwright_sync_api()
+
+# Poll intervals cannot go below 8 s: allow a few cycles for data (or an error) to show.
+WITHIN_MS = 30_000
+# After the content is there: time for an injected <img src=x> to fail to load and fire.
+SETTLE_MS = 1_000
+CAMPAIGNS = 6
+# names.campaign_names puts the first half of the hostile names on campaigns ...
+HOSTILE_CAMPAIGNS = HOSTILE_NAMES[: CAMPAIGNS // 2]
+# ... and names.agent_names spreads all of them over slots (i * 3) % agents: with 8 agents,
+# every agent has a hostile name.
+AGENTS = len(HOSTILE_NAMES)
+MARKUP = re.compile(r"[<>*\[\]$`{}]")
+
+# Installed before any script of the page runs, in every frame: the dialog functions record
+# instead of showing, and every element that enters the DOM is checked for the shapes an
+# injected payload takes.
+PROBE = r"""(() => {
+  window.__xss = false;
+  window.__xssCalls = [];
+  for (const name of ["alert", "confirm", "prompt", "print"]) {
+    window[name] = function (message) {
+      window.__xss = true;
+      window.__xssCalls.push(name + "(" + String(message) + ")");
+    };
+  }
+  window.__hostileNodes = [];
+  const suspicious = (el) => {
+    const tag = el.tagName.toLowerCase();
+    if (tag === "script" && (el.textContent || "").includes("alert(")) {
+      return "<script> " + el.textContent.slice(0, 80);
+    }
+    if (tag === "img" && el.getAttribute("src") === "x") { return "<img src=x>"; }
+    const href = el.getAttribute("href") || el.getAttribute("xlink:href") || "";
+    if (/^\s*javascript:/i.test(href)) { return "<" + tag + " href=" + href + ">"; }
+    for (const attr of Array.from(el.attributes)) {
+      if (/^on/i.test(attr.name)) { return "<" + tag + " " + attr.name + "=" + attr.value + ">"; }
+    }
+    return null;
+  };
+  const scan = (node) => {
+    if (node.nodeType !== 1) { return; }
+    for (const el of [node, ...node.querySelectorAll("*")]) {
+      const found = suspicious(el);
+      if (found) { window.__hostileNodes.push(found); }
+    }
+  };
+  new MutationObserver((records) => {
+    for (const record of records) {
+      if (record.type === "attributes") { scan(record.target); }
+      record.addedNodes.forEach(scan);
+    }
+  }).observe(document, {
+    childList: true, subtree: true, attributes: true,
+    attributeFilter: ["src", "href", "onerror", "onload", "onclick", "onmouseover", "onfocus"],
+  });
+})();"""
+
+# What is in the DOM now (the observer above covers what came and went).
+DOM_NOW = r"""() => ({
+  xss: window.__xss,
+  calls: window.__xssCalls || null,
+  nodes: window.__hostileNodes || null,
+  imgX: document.querySelectorAll('img[src="x"]').length,
+  handlers: Array.from(document.querySelectorAll("*")).flatMap(
+    (el) => Array.from(el.attributes).filter((a) => /^on/i.test(a.name)).map((a) => a.name)),
+  jsLinks: document.querySelectorAll('[href^="javascript:" i]').length,
+  scripts: Array.from(document.querySelectorAll("script"))
+    .filter((s) => (s.textContent || "").includes("alert(")).length,
+  katex: document.querySelectorAll(".katex").length,
+})"""
+
+CELLS = """(selector) => Array.from(document.querySelectorAll(selector))
+  .map((el) => el.textContent.trim())"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_api.sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def simulator_factory() -> Iterator[Callable[..., RunningSimulator]]:
+    """Simulated tenants with a frozen clock, always stopped (after the dashboard using them)."""
+    started: list[RunningSimulator] = []
+
+    def make(**kwargs: Any) -> RunningSimulator:
+        sim = start_simulator(SimulatorConfig(speed=0, **kwargs))
+        started.append(sim)
+        return sim
+
+    try:
+        yield make
+    finally:
+        for sim in started:
+            sim.stop()
+
+
+def cells(page: Page, selector: str) -> set[str]:
+    return set(page.evaluate(CELLS, selector))
+
+
+def wait_for_texts(page: Page, selector: str, texts: set[str] | None = None) -> None:
+    """Until elements matching ``selector`` exist (and hold all of ``texts`` as their exact text).
+
+    A timeout is not an error here: the assertions that follow say what is missing.
+    """
+    with contextlib.suppress(sync_api.TimeoutError):
+        page.wait_for_function(
+            """([selector, texts]) => {
+                const found = new Set(Array.from(document.querySelectorAll(selector))
+                    .map((el) => el.textContent.trim()));
+                return found.size > 0 && texts.every((t) => found.has(t));
+            }""",
+            arg=[selector, sorted(texts or ())],
+            timeout=WITHIN_MS,
+        )
+
+
+def assert_no_script_ran(page: Page, dialogs: list[str], where: str) -> None:
+    assert not dialogs, f"{where}: a dialog opened: {dialogs}"
+    for frame in page.frames:
+        state = frame.evaluate(DOM_NOW)
+        assert state["calls"] is not None, f"{where}: the probe is missing in {frame.url}"
+        assert state["xss"] is False and not state["calls"], (where, frame.url, state["calls"])
+        assert not state["nodes"], f"{where}: injected elements entered the DOM: {state['nodes']}"
+        assert state["imgX"] == 0, f"{where}: an <img src=x> is in the DOM"
+        assert not state["handlers"], f"{where}: inline event handlers {state['handlers']}"
+        assert state["jsLinks"] == 0, f"{where}: a javascript: link is in the DOM"
+        assert state["scripts"] == 0, f"{where}: a <script> with the payload is in the DOM"
+        # The dashboard writes no LaTeX of its own: KaTeX output means "$x^2$" was interpreted.
+        assert state["katex"] == 0, f"{where}: a name reached LaTeX"
+
+
+def open_probed(context: BrowserContext, url: str) -> tuple[Page, list[str]]:
+    page = context.new_page()
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.goto(url)
+    return page, dialogs
+
+
+# --- 1. hostile names: text, never markup or script ---------------------------------------------
+
+
+def test_hostile_names_render_as_text_and_no_script_runs(
+    browser: Browser, simulator_factory: Callable[..., RunningSimulator], tmp_path: Path
+) -> None:
+    sim = simulator_factory(
+        hostile_names=True, campaigns=CAMPAIGNS, agents=AGENTS, calls_per_day=1500
+    )
+    with running_dashboard(sim.api_root, tmp_path) as server:
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        try:
+            context.add_init_script(PROBE)
+
+            # The probe itself catches a real injection (else a silent probe would prove nothing).
+            control, control_dialogs = open_probed(context, f"{server.url}/_stcore/health")
+            control.evaluate(
+                "document.body.insertAdjacentHTML('beforeend', '<img src=x onerror=alert(1)>')"
+            )
+            control.wait_for_function("window.__xss === true", timeout=5_000)
+            assert control.evaluate("window.__hostileNodes") == ["<img src=x>"]
+            control.close()
+            assert not control_dialogs
+
+            pages = {
+                where: open_probed(context, server.url + path)
+                for where, path in {
+                    "wall overview": "/?kiosk=1&rotate=0",
+                    "wall agents": "/?kiosk=1&rotate=0&view=agents",
+                    "agents page": "/agents",
+                    "overview page": "/",
+                }.items()
+            }
+            # st.table (the wall) renders real <td> cells; st.dataframe draws on a canvas but
+            # keeps an accessible <table> of the visible rows; plotly labels are SVG <text>.
+            wall_cells = ".st-key-wall-table td, .st-key-wall-table th"
+            grid_cells = '[data-testid="stDataFrame"] td'
+            chart_text = ".js-plotly-plot svg text"
+
+            page = pages["wall overview"][0]
+            wait_for_texts(page, wall_cells, set(HOSTILE_CAMPAIGNS))
+            shown = cells(page, wall_cells)
+            missing = set(HOSTILE_CAMPAIGNS) - shown
+            assert not missing, f"campaign names not shown verbatim on the wall: {missing}"
+            assert not [c for c in shown if "\\" in c], "Markdown escapes visible on the wall"
+
+            page = pages["wall agents"][0]
+            wait_for_texts(page, wall_cells)
+            shown = cells(page, wall_cells)
+            agents_shown = shown & set(HOSTILE_NAMES)
+            assert any(MARKUP.search(n) for n in agents_shown), (
+                f"no agent name with markup shown verbatim on the agents wall: {sorted(shown)}"
+            )
+            assert not [c for c in shown if "\\" in c], "Markdown escapes visible on the wall"
+
+            page = pages["agents page"][0]
+            wait_for_texts(page, grid_cells, set(HOSTILE_NAMES))
+            missing = set(HOSTILE_NAMES) - cells(page, grid_cells)
+            assert not missing, f"agent names not in the agent table verbatim: {missing}"
+            wait_for_texts(page, chart_text, set(HOSTILE_CAMPAIGNS))
+            missing = set(HOSTILE_CAMPAIGNS) - cells(page, chart_text)
+            assert not missing, f"campaign names not shown verbatim as chart labels: {missing}"
+
+            page = pages["overview page"][0]
+            wait_for_texts(page, grid_cells, set(HOSTILE_CAMPAIGNS))
+            missing = set(HOSTILE_CAMPAIGNS) - cells(page, grid_cells)
+            assert not missing, f"campaign names not in the overview table verbatim: {missing}"
+
+            pages["wall overview"][0].wait_for_timeout(SETTLE_MS)
+            for where, (page, dialogs) in pages.items():
+                assert_no_script_ran(page, dialogs, where)
+        finally:
+            context.close()
+
+
+# --- 2. the secret canary never reaches the browser ------------------------------------------
+
+CANARY_PAGES = {
+    "overview": "/",
+    "wait times": "/wait-times",
+    "agents": "/agents",
+    "voicemail": "/voicemail",
+    "transfers": "/transfers",
+    "drill-down": "/drilldown?window=today",
+    "wall": "/?kiosk=1&rotate=0",
+}
+HEALTHY = re.compile(r"updated \d+ s ago")
+# The tenant's refusal, as each page words it (render_freshness, the wall's banner).
+REFUSED = re.compile(r"ERROR: The tenant refused|CONNECTION TO THE TENANT LOST")
+# Markdown-escaped too (ui.tiles.plain): that is how a page's own text crosses the websocket.
+FORMS = sorted({text.encode() for form in canaries() for text in (form, plain(form))})
+
+
+@dataclass
+class Seen:
+    """Everything the browser sent, received or kept, per place, as bytes."""
+
+    places: dict[str, list[bytes]] = field(default_factory=dict)
+    responses: list[Any] = field(default_factory=list)
+    bodies_read: set[str] = field(default_factory=set)
+    request_urls: list[str] = field(default_factory=list)
+    unreadable: int = 0
+
+    def add(self, where: str, data: bytes | str | None) -> None:
+        if data:
+            blob = data.encode("utf-8", "replace") if isinstance(data, str) else bytes(data)
+            self.places.setdefault(where, []).append(blob)
+
+    def watch(self, page: Page) -> None:
+        def on_request(request: Any) -> None:
+            self.request_urls.append(request.url)
+            self.add("request URLs", request.url)
+            self.add("request headers", repr(request.headers))
+            self.add("request bodies", request.post_data_buffer)
+
+        def on_websocket(ws: Any) -> None:
+            self.add("websocket URLs", ws.url)
+            ws.on("framereceived", lambda payload: self.add("websocket frames received", payload))
+            ws.on("framesent", lambda payload: self.add("websocket frames sent", payload))
+
+        page.on("request", on_request)
+        page.on("response", lambda response: self.responses.append(response))
+        page.on("websocket", on_websocket)
+        page.on("console", lambda message: self.add("console messages", message.text))
+
+    def read_bodies(self) -> None:
+        """Response headers and bodies so far (read before their page moves on). Each URL's body
+        is read once: most are Streamlit's immutable, content-hashed bundles, megabytes each."""
+        responses, self.responses = self.responses, []
+        for response in responses:
+            self.add("response headers", repr(response.headers))
+            if response.url in self.bodies_read:
+                continue
+            self.bodies_read.add(response.url)
+            try:
+                self.add("response bodies", response.body())
+            except sync_api.Error:  # redirects, the websocket upgrade
+                self.unreadable += 1
+
+    def snapshot(self, context: BrowserContext, pages: dict[str, Page]) -> None:
+        self.read_bodies()
+        self.add("cookies", repr(context.cookies()))
+        for page in pages.values():
+            self.add("page URLs", page.url)
+            for frame in page.frames:
+                self.add("frame URLs", frame.url)
+                self.add("page HTML", frame.content())
+                self.add(
+                    "web storage",
+                    frame.evaluate(
+                        "() => JSON.stringify([Object.entries(localStorage),"
+                        " Object.entries(sessionStorage)])"
+                    ),
+                )
+
+    def contains(self, where: str, text: str) -> bool:
+        return any(text.encode() in blob for blob in self.places.get(where, []))
+
+    def assert_clean(self, server: StreamlitServer, phase: str) -> None:
+        places = dict(self.places)
+        places["server log"] = [server.log_path.read_bytes()]
+        for where, blobs in places.items():
+            for form in FORMS:
+                leaked = any(form in blob for blob in blobs)
+                assert not leaked, f"{phase}: {form.decode()!r} leaked into {where}"
+
+
+def open_all(context: BrowserContext, server: StreamlitServer, seen: Seen) -> dict[str, Page]:
+    pages = {}
+    for where, path in CANARY_PAGES.items():
+        page = context.new_page()
+        seen.watch(page)
+        page.goto(server.url + path, wait_until="commit")  # all load at once
+        pages[where] = page
+    return pages
+
+
+def wait_for_text(page: Page, pattern: re.Pattern[str], where: str) -> None:
+    try:
+        page.get_by_text(pattern).first.wait_for(timeout=WITHIN_MS)
+    except sync_api.TimeoutError:
+        pytest.fail(f"{where}: no text matching {pattern.pattern!r} within {WITHIN_MS} ms")
+
+
+def play_first_voicemail(page: Page) -> None:
+    """Choose a voicemail in the player: the dashboard fetches it from the tenant for us."""
+    page.bring_to_front()
+    choose = page.get_by_role("combobox", name="Voicemail")
+    choose.click()
+    if choose.get_attribute("aria-expanded") != "true":
+        choose.press("ArrowDown")  # a click that lands during a rerun only focuses it
+    page.get_by_role("option").nth(1).click()
+    page.locator("audio").first.wait_for(state="attached", timeout=WITHIN_MS)
+
+
+def download_csv(page: Page, tmp_path: Path) -> bytes:
+    page.bring_to_front()
+    with page.expect_download(timeout=WITHIN_MS) as info:
+        page.get_by_text("Download CSV").click()
+    target = tmp_path / "activities.csv"
+    info.value.save_as(target)
+    return target.read_bytes()
+
+
+def test_canary_credentials_never_reach_the_browser_or_the_log(
+    browser: Browser, simulator_factory: Callable[..., RunningSimulator], tmp_path: Path
+) -> None:
+    sim = simulator_factory(token=TOKEN, keys=KEYS, calls_per_day=500)
+    with running_dashboard(sim.api_root, tmp_path, token=TOKEN, keys=KEYS) as server:
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        seen = Seen()
+        try:
+            # Healthy: every page shows the tenant's data.
+            pages = open_all(context, server, seen)
+            for where, page in pages.items():
+                wait_for_text(page, HEALTHY, where)
+            play_first_voicemail(pages["voicemail"])
+            seen.add("CSV download", download_csv(pages["drill-down"], tmp_path))
+            seen.snapshot(context, pages)
+            # The search covers real content: the pages' text came through the websocket, and
+            # from the canary tenant (the footer says "live tenant", not "Demo data").
+            assert seen.contains("websocket frames received", "live tenant")
+            assert seen.contains("response bodies", "<html")
+            assert seen.contains("CSV download", "\n")
+            assert [u for u in seen.request_urls if "/media/" in u], "the voicemail audio loaded"
+            assert sim.stats()["total"] > 0, "the dashboard talked to the canary tenant"
+            seen.assert_clean(server, "healthy pages")
+
+            # Refused: the tenant revokes both keys; freshly loaded pages show the refusal.
+            sim.inject(
+                {"kind": "revoke_key", "key": KEYS[0]}, {"kind": "revoke_key", "key": KEYS[1]}
+            )
+            wait_for_text(pages["overview"], REFUSED, "overview after the revocation")
+            for page in pages.values():
+                page.reload(wait_until="commit")
+            for where, page in pages.items():
+                wait_for_text(page, REFUSED, f"{where} after the revocation")
+            seen.snapshot(context, pages)
+            assert seen.contains("websocket frames received", "refused the API token")
+            seen.assert_clean(server, "pages showing the refusal")
+
+            # The browser only ever talked to the dashboard, never to the tenant itself.
+            elsewhere = [
+                url for url in seen.request_urls if not url.startswith((server.url, "data:"))
+            ]
+            assert not elsewhere, f"the browser requested other hosts: {elsewhere[:5]}"
+        finally:
+            context.close()
