@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from ipscape.simulator import RunningSimulator
 from ipscape.simulator.names import HOSTILE_NAMES
 from tests.browser_support import (
     NO_CHROMIUM,
@@ -129,23 +129,6 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
-@pytest.fixture
-def simulator_factory() -> Iterator[Callable[..., RunningSimulator]]:
-    """Simulated tenants with a frozen clock, always stopped (after the dashboard using them)."""
-    started: list[RunningSimulator] = []
-
-    def make(**kwargs: Any) -> RunningSimulator:
-        sim = start_simulator(SimulatorConfig(speed=0, **kwargs))
-        started.append(sim)
-        return sim
-
-    try:
-        yield make
-    finally:
-        for sim in started:
-            sim.stop()
-
-
 def cells(page: Page, selector: str) -> set[str]:
     return set(page.evaluate(CELLS, selector))
 
@@ -199,11 +182,9 @@ def open_probed(context: BrowserContext, url: str) -> tuple[Page, list[str]]:
 
 
 def test_hostile_names_render_as_text_and_no_script_runs(
-    browser: Browser, simulator_factory: Callable[..., RunningSimulator], tmp_path: Path
+    browser: Browser, sim_factory: Callable[..., RunningSimulator], tmp_path: Path
 ) -> None:
-    sim = simulator_factory(
-        hostile_names=True, campaigns=CAMPAIGNS, agents=AGENTS, calls_per_day=1500
-    )
+    sim = sim_factory(hostile_names=True, campaigns=CAMPAIGNS, agents=AGENTS, calls_per_day=1500)
     with running_dashboard(sim.api_root, tmp_path) as server:
         context = browser.new_context(viewport={"width": 1600, "height": 1000})
         try:
@@ -400,9 +381,9 @@ def download_csv(page: Page, tmp_path: Path) -> bytes:
 
 
 def test_canary_credentials_never_reach_the_browser_or_the_log(
-    browser: Browser, simulator_factory: Callable[..., RunningSimulator], tmp_path: Path
+    browser: Browser, sim_factory: Callable[..., RunningSimulator], tmp_path: Path
 ) -> None:
-    sim = simulator_factory(token=TOKEN, keys=KEYS, calls_per_day=500)
+    sim = sim_factory(token=TOKEN, keys=KEYS, calls_per_day=500)
     with running_dashboard(sim.api_root, tmp_path, token=TOKEN, keys=KEYS) as server:
         context = browser.new_context(viewport={"width": 1600, "height": 1000})
         seen = Seen()

@@ -212,14 +212,20 @@ def test_lead_errors_exit_2_with_a_reason(simulator, tenant_env, tmp_path, capsy
     assert code == EXIT_USAGE and "404" in err
 
 
-def test_module_entry_point_runs_as_a_process(shared_simulator, tmp_path):
+def process_env(sim) -> dict[str, str]:
+    """The environment of a separate `python -m ipscape` process pointed at ``sim``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IPSCAPE_")}
     env.update(
-        IPSCAPE_BASE_URL=shared_simulator.api_root,
-        IPSCAPE_API_TOKEN=shared_simulator.token,
-        IPSCAPE_SECRET_KEY_1=shared_simulator.keys[0],
+        IPSCAPE_BASE_URL=sim.api_root,
+        IPSCAPE_API_TOKEN=sim.token,
+        IPSCAPE_SECRET_KEY_1=sim.keys[0],
         PYTHONPATH=str(Path(__file__).resolve().parents[1]),
     )
+    return env
+
+
+def test_module_entry_point_runs_as_a_process(shared_simulator, tmp_path):
+    env = process_env(shared_simulator)
     done = subprocess.run(
         [sys.executable, "-m", "ipscape", "fetch", "transfers", "--format", "json"],
         capture_output=True,
@@ -234,13 +240,7 @@ def test_module_entry_point_runs_as_a_process(shared_simulator, tmp_path):
 
 
 def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(shared_simulator, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IPSCAPE_")}
-    env.update(
-        IPSCAPE_BASE_URL=shared_simulator.api_root,
-        IPSCAPE_API_TOKEN=shared_simulator.token,
-        IPSCAPE_SECRET_KEY_1=shared_simulator.keys[0],
-        PYTHONPATH=str(Path(__file__).resolve().parents[1]),
-    )
+    env = process_env(shared_simulator)
     process = subprocess.Popen(
         [sys.executable, "-m", "ipscape", "fetch", "activities"],
         stdout=subprocess.PIPE,
