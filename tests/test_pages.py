@@ -8,6 +8,7 @@ cache is process-wide, so each test clears it (closing the previous LiveData) be
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -320,6 +321,18 @@ def test_malformed_dashboard_config_names_the_key(app_env: Path) -> None:
     (error,) = at.error
     assert "poll.campaigns_s" in unescape(error.value)
     assert "dashboard.toml" in unescape(at.info[0].value)
+
+
+def test_an_edited_dashboard_toml_applies_on_the_next_rerun(
+    tenant: RunningSimulator, app_env: Path
+) -> None:
+    at = open_page("overview")
+    assert any(c.startswith("Contact Centre ·") for c in captions(at))
+    app_env.write_text('title = "ACME Support"\n' + app_env.read_text())
+    os.utime(app_env, ns=(0, app_env.stat().st_mtime_ns + 1_000_000_000))  # coarse clocks
+    at.run()
+    assert not at.exception
+    assert any(c.startswith("ACME Support ·") for c in captions(at))
 
 
 def test_demo_mode_starts_the_embedded_tenant_and_says_demo_data(app_env: Path) -> None:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st_h
 
 from ipscape import feeds
 from ipscape.client import IpscapeClient
-from ipscape.config import DashboardConfig, PollConfig, WallConfig
+from ipscape.config import DashboardConfig, PollConfig, WallConfig, load_config
 from ipscape.pollers import LiveData, ManualClock
 from ipscape.settings import settings_from_mapping
 from ipscape.simulator import RunningSimulator
@@ -498,9 +498,9 @@ def test_a_wall_with_kiosk_tokens_refuses_a_missing_or_wrong_token(
     run, *_ = wall_app
     toml = tmp_path / "dashboard.toml"
     toml.write_text(f'[wall]\nkiosk_tokens = ["{"t" * 20}"]\n', encoding="utf-8")
-    monkeypatch.setenv("IPSCAPE_DASHBOARD_CONFIG", str(toml))
+    with_tokens = load_config(toml)
     for query in ({"kiosk": "1"}, {"kiosk": "1", "token": "nope"}):
-        denied = run(query)
+        denied = run(query, config=with_tokens)
         assert next(e.value for e in denied.error).startswith("Access denied")
         assert not denied.metric
     allowed = run({"kiosk": "1", "token": "t" * 20, "rotate": "0"})

@@ -16,17 +16,14 @@ and stops the script, before any data is read, when access is not granted.
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
-from ipscape.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, load_config
 from ipscape.errors import ConfigError
 from ipscape.wall import token_allowed
+from ui import runtime
 from ui.tiles import plain
 
 PageKind = Literal["page", "wall"]
@@ -75,26 +72,10 @@ def logged_in() -> bool:
     return bool(st.user.get("is_logged_in", False))
 
 
-def config_path() -> Path:
-    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
-
-
 def kiosk_tokens() -> tuple[str, ...]:
-    """The configured kiosk tokens, as of the config file's last change (raises ConfigError)."""
-    path = config_path()
-    try:
-        stamp = path.stat().st_mtime_ns
-    except OSError:
-        if not os.environ.get(CONFIG_ENV):
-            return ()  # no dashboard.toml: defaults, which have no tokens
-        stamp = None  # asked for but missing: load_config says so
-    return _tokens(str(path), stamp)
-
-
-@lru_cache(maxsize=4)
-def _tokens(path: str, stamp: int | None) -> tuple[str, ...]:
-    # Keyed by the file's mtime: an edited file (a token deleted) is read again on the next run.
-    return load_config(path).wall.kiosk_tokens
+    """The configured kiosk tokens, as of the config file's last change (raises ConfigError),
+    so a token the supervisor deletes stops working on the wall's next run."""
+    return runtime.dashboard_config().wall.kiosk_tokens
 
 
 def require_access(page_kind: PageKind) -> None:

@@ -14,11 +14,12 @@ import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from ipscape.config import DashboardConfig, load_config
+from ipscape.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, DashboardConfig, load_config
 from ipscape.pollers import LiveData, build_live
 from ipscape.settings import Settings, demo_settings, is_configured, settings_from_mapping
 
@@ -61,9 +62,21 @@ def tenant_settings() -> Settings | None:
     return settings_from_mapping(source)
 
 
-@st.cache_resource(show_spinner=False)
 def dashboard_config() -> DashboardConfig:
-    """The supervisor's dashboard.toml (or defaults). A ConfigError is raised, not cached."""
+    """The supervisor's dashboard.toml (or defaults), read again whenever the file changes: an
+    edited threshold, title or kiosk token applies on the next rerun (poll intervals and history
+    settings at the next start). A ConfigError is raised, not cached."""
+    path = Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
+    try:
+        stamp: int | None = path.stat().st_mtime_ns
+    except OSError:
+        stamp = None
+    return _config_as_of(str(path), stamp)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _config_as_of(path: str, stamp: int | None) -> DashboardConfig:
+    # path and stamp are only the cache key: load_config resolves the same file itself.
     return load_config()
 
 
