@@ -264,6 +264,41 @@ def agent_state_chart(agents: pd.DataFrame, *, title: str = "Agents by state") -
     return fig
 
 
+def agent_state_trend_chart(
+    history: pd.DataFrame,
+    *,
+    tz: str,
+    title: str = "Agents by state today",
+    max_points: int = MAX_POINTS_PER_LINE,
+) -> go.Figure:
+    """Stacked areas of agents per state over the day (from the history store), states in the
+    usual order, each also named in the legend and hover so colour is never the only cue."""
+    uirevision = "agent-state-trend"
+    if history.empty:
+        return empty_figure(
+            title, "No history yet: the trend fills in as the day goes on", uirevision
+        )
+    present = set(history["state"].dropna())
+    states = [s for s in STATE_ORDER if s in present] + sorted(present - set(STATE_ORDER))
+    fig = _figure(title, uirevision)
+    for state in states:
+        rows = history[history["state"] == state].sort_values("at")
+        step = max(1, math.ceil(len(rows) / max_points))
+        if step > 1:  # keep the latest point: it is the one people look at
+            rows = pd.concat([rows.iloc[:-1:step], rows.iloc[[-1]]])
+        fig.add_scatter(
+            x=list(_local(rows["at"], tz)),
+            y=_floats(rows["agents"]),
+            mode="lines",
+            stackgroup="agents",
+            name=escape_label(state),
+            line={"color": STATE_COLOURS.get(state, "#999999"), "width": 1},
+            hovertemplate=f"{escape_label(state)}: %{{y}}<extra></extra>",
+        )
+    fig.update_xaxes(title_text=f"time ({tz})")
+    return fig
+
+
 def agent_state_by_campaign_chart(
     by_campaign: pd.DataFrame,
     *,

@@ -100,5 +100,19 @@ def live_agents() -> None:
     )
 
 
+@st.fragment(run_every=max(60.0, ctx.config.poll.agents_s))
+def trend() -> None:
+    if ctx.live.history is None:
+        return
+    now = ctx.live.agents().taken_at
+    since, _ = views.window_bounds("today", now, ctx.tz)
+    history = ctx.live.history.agent_state_history(since)
+    st.plotly_chart(
+        charts.agent_state_trend_chart(history, tz=ctx.tz), width="stretch", key="state_trend"
+    )
+    st.caption(tiles.plain(words["times"]))
+
+
 live_agents()
+trend()
 layout.page_footer(ctx)

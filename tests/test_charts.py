@@ -126,6 +126,30 @@ def test_trend_is_thinned_but_keeps_the_latest_point() -> None:
     assert pd.Timestamp(line.x[-1]) == frame["at"].iloc[-1].tz_localize(None)
 
 
+def test_agent_state_trend_stacks_states_in_the_usual_order_with_their_counts() -> None:
+    at = pd.to_datetime([NOW - timedelta(minutes=1), NOW], utc=True)
+    frame = pd.DataFrame(
+        {
+            "at": [at[0], at[0], at[1], at[1], at[1]],
+            "state": ["Paused", "Available", "Paused", "Available", "Busy"],
+            "agents": [1, 5, 2, 3, 4],
+        }
+    )
+    fig = charts.agent_state_trend_chart(frame, tz="UTC")
+    assert [t.name for t in fig.data] == ["Available", "Busy", "Paused"]
+    assert {t.stackgroup for t in fig.data} == {"agents"}
+    assert list(fig.data[0].y) == [5.0, 3.0] and list(fig.data[2].y) == [1.0, 2.0]
+    assert fig.data[1].line.color == charts.STATE_COLOURS["Busy"]
+    assert fig.layout.uirevision == "agent-state-trend"
+
+
+def test_agent_state_trend_without_history_says_so() -> None:
+    empty = pd.DataFrame({"at": pd.to_datetime([], utc=True), "state": [], "agents": []})
+    fig = charts.agent_state_trend_chart(empty, tz="UTC")
+    assert not fig.data
+    assert "No history yet" in fig.layout.annotations[0].text
+
+
 def test_trend_without_history_says_so() -> None:
     empty = pd.DataFrame(columns=["at", "campaign_id", "campaign_name", "ewt_s"])
     fig = charts.wait_trend_chart(empty, "ewt_s", tz="UTC", title="EWT")

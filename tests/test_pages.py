@@ -8,6 +8,7 @@ cache is process-wide, so each test clears it (closing the previous LiveData) be
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -142,6 +143,13 @@ def test_agents_page_counts_states_and_lists_every_agent(tenant: RunningSimulato
     table = at.dataframe[-1].value
     assert len(table) == len(agents)
     assert sorted(table["Agent"]) == sorted(a["agentFullName"] for a in agents)
+    # the intraday trend drawn from the history the agents poller just appended to
+    trends = [c for c in at.get("plotly_chart") if "agent-state-trend" in c.proto.spec]
+    assert len(trends) == 1
+    data = json.loads(trends[0].proto.spec)["data"]
+    assert {t["name"]: t["y"][-1] for t in data} == {
+        state: sum(a["state"] == state for a in agents) for state in {a["state"] for a in agents}
+    }
 
 
 def test_agents_table_filters_by_state_and_name(tenant: RunningSimulator) -> None:
