@@ -78,7 +78,8 @@ def drilldown() -> None:
     notes = _load_from_url()
     for note in notes:
         st.caption(tiles.plain(note))
-    names = views.campaign_names(ctx.live.campaigns().frame)
+    campaigns = ctx.live.campaigns()
+    names = views.campaign_names(campaigns.frame)
     agents = ctx.live.agents().frame
     agent_names = (
         {a: n for a, n in zip(agents["agent_id"], agents["agent_name"], strict=True)}
@@ -135,6 +136,15 @@ def drilldown() -> None:
         activity_type=filters.type,
     )
     tiles.render_freshness(result, ctx.tz)
+    if result.state != "error" and campaigns.state == "error":
+        # This query's own result is still within its interval, but the tenant is failing now:
+        # say so rather than let a cached answer look like all is well.
+        st.error(
+            tiles.plain(
+                f"The tenant is failing now: {campaigns.error} These results came earlier."
+            ),
+            icon="⚠️",
+        )
     matched = len(result.frame)
     # Bounded: the newest MAX_TABLE_ROWS are shown (and exported); narrower filters show the rest.
     rows = views.sort_activities(result.frame).head(views.MAX_TABLE_ROWS)
