@@ -73,7 +73,9 @@ def _options(current: object, known: dict) -> list:
     return options
 
 
-@st.fragment(run_every=ctx.config.poll.activities_s)
+# An analysis view, not a wall tile: it refreshes once a minute at most, so a table being read,
+# a row being selected or a CSV being downloaded is not pulled away every few seconds.
+@st.fragment(run_every=max(60.0, ctx.config.poll.activities_s))
 def drilldown() -> None:
     notes = _load_from_url()
     for note in notes:
