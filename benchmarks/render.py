@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
-import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from ipscape import feeds, frames  # noqa: E402
@@ -164,7 +163,7 @@ def main() -> None:
         )
     finally:
         runtime.live = cached_live  # type: ignore[assignment]
-        st.cache_resource.clear()
+        runtime.reset()
         sim.stop()
 
 

@@ -216,9 +216,9 @@ def soak_apptest(minutes: float, sessions: int) -> None:
                 cpu_seconds(pid) - cpu_at_start,
             )
     finally:
-        import streamlit as st
+        from ui import runtime
 
-        st.cache_resource.clear()
+        runtime.reset()
         sim.stop()
 
 

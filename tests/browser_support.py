@@ -94,16 +94,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def write_dashboard_config(path: Path, *, history: Path, extra: str = "") -> Path:
-    """A dashboard.toml for tests: the fastest polling the config allows (8 s), short backoff."""
+def write_dashboard_config(
+    path: Path, *, history: Path, extra: str = "", poll_s: float = 8
+) -> Path:
+    """A dashboard.toml for tests: the fastest polling the config allows (8 s) unless told,
+    short backoff."""
     path.write_text(
         f"""title = "Test Contact Centre"
 display_timezone = "Australia/Sydney"
 
 [poll]
-campaigns_s = 8
-agents_s = 8
-activities_s = 8
+campaigns_s = {poll_s}
+agents_s = {poll_s}
+activities_s = {poll_s}
 jitter_s = 0
 error_backoff_s = 1
 error_backoff_max_s = 2
@@ -127,13 +130,24 @@ def dashboard_env(
 ) -> dict[str, str]:
     """The server's environment: this simulator as the tenant, its credentials (the simulator's
     demo ones unless given), our config."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IPSCAPE_")}
+    env = demo_env(config_path)
     env.update(
         {
             "IPSCAPE_BASE_URL": api_root,
             "IPSCAPE_API_TOKEN": token,
             "IPSCAPE_SECRET_KEY_1": keys[0],
             "IPSCAPE_SECRET_KEY_2": keys[1],
+        }
+    )
+    return env
+
+
+def demo_env(config_path: Path) -> dict[str, str]:
+    """The server's environment for the demo: no IPSCAPE_* tenant settings at all (so the
+    embedded simulator serves), our config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IPSCAPE_")}
+    env.update(
+        {
             "IPSCAPE_DASHBOARD_CONFIG": str(config_path),
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
             "PYTHONUNBUFFERED": "1",

@@ -19,6 +19,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from ipscape.config import CONFIG_ENV
 from ipscape.settings import SETTING_NAMES, TIMEOUT
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from ui import runtime
 
 
 @pytest.fixture
@@ -65,18 +66,21 @@ def sim_factory() -> Iterator[Callable[..., RunningSimulator]]:
 @pytest.fixture
 def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """No tenant settings, a dashboard.toml with history in tmp (yielded, to be extended), and
-    an empty resource cache before and after, so each test's app has its own pollers."""
+    the process's pollers reset (and the caches emptied) before and after, so each test's app
+    has its own pollers and view models."""
     for name in (*SETTING_NAMES, TIMEOUT, CONFIG_ENV):
         monkeypatch.delenv(name, raising=False)
     config = tmp_path / "dashboard.toml"
     config.write_text(f"[history]\npath = {json.dumps(str(tmp_path / 'history.sqlite'))}\n")
     monkeypatch.setenv(CONFIG_ENV, str(config))
     monkeypatch.chdir(tmp_path)  # no .streamlit/secrets.toml of a developer's can leak in
+    runtime.reset()
     st.cache_resource.clear()
     try:
         yield config
     finally:
-        st.cache_resource.clear()  # close the app's pollers before any simulator stops
+        runtime.reset()  # close the app's pollers before any simulator stops
+        st.cache_resource.clear()
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """Every page, run with streamlit's AppTest against a simulated tenant over real HTTP.
 
 The app reaches the simulator through the IPSCAPE_* environment variables, exactly as it would
-reach a real tenant; expected numbers are read from the simulator's API directly. The resource
-cache is process-wide, so each test clears it (closing the previous LiveData) before and after.
+reach a real tenant; expected numbers are read from the simulator's API directly. The pollers are
+process-wide, so each test resets them (closing the previous LiveData) before and after.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ipscape.charts import format_duration
 from ipscape.simulator import RunningSimulator
 from tests.app_support import point_app_at
-from ui import views
+from ui import runtime, views
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
@@ -52,7 +51,7 @@ def tenant(
     try:
         yield simulator
     finally:
-        st.cache_resource.clear()  # close the app's pollers before the simulator stops
+        runtime.reset()  # close the app's pollers before the simulator stops
 
 
 def open_page(page: str, **query: str) -> AppTest:
@@ -176,7 +175,7 @@ def test_agents_over_the_time_in_state_threshold_are_flagged(
         at = open_page("agents")
         flagged, everyone = at.dataframe[0].value, at.dataframe[-1].value
     finally:
-        st.cache_resource.clear()
+        runtime.reset()
     assert set(flagged["Flag"]) == {"ALERT ■"}
     assert len(flagged) == (everyone["State"] != "LoggedOut").sum()
     assert "ALERT ■" in set(everyone["Flag"])
@@ -195,7 +194,7 @@ def test_tenant_without_agent_status_falls_back_to_campaign_counts(
         assert len(table) == len(active_stats(sim))
         assert list(table.columns)[:3] == ["Campaign", "Logged in", "Available"]
     finally:
-        st.cache_resource.clear()
+        runtime.reset()
 
 
 def test_tenant_settings_from_streamlit_secrets(app_env: Path, simulator: RunningSimulator) -> None:
@@ -213,7 +212,7 @@ def test_tenant_settings_from_streamlit_secrets(app_env: Path, simulator: Runnin
             sum(s["callsWaiting"] for s in active_stats(simulator))
         )
     finally:
-        st.cache_resource.clear()
+        runtime.reset()
 
 
 def voicemail_count(sim: RunningSimulator) -> int:
@@ -256,7 +255,7 @@ def test_voicemail_empty_state_is_explicit(
         assert metrics(at)["Voicemail waiting"] == "0"
         assert not at.dataframe
     finally:
-        st.cache_resource.clear()
+        runtime.reset()
 
 
 def test_transfers_page_counts_transferred_calls(tenant: RunningSimulator) -> None:
@@ -292,8 +291,6 @@ def test_tenant_refusing_both_keys_shows_the_error_and_unknown_values(
 def test_failing_tenant_keeps_last_good_data_and_says_from_when(
     tenant: RunningSimulator,
 ) -> None:
-    from ui import runtime
-
     at = open_page("overview")
     before = metrics(at)["Calls waiting"]
     tenant.inject({"kind": "status", "status": 503, "match": "*", "count": 1000})

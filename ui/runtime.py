@@ -1,15 +1,17 @@
 """Process-wide resources: the dashboard config, the tenant settings, the pollers (LiveData) and,
 when no tenant is configured, the embedded demo simulator.
 
-Everything here is held with ``st.cache_resource``, so 50 open browser tabs share one LiveData
-and the tenant sees one set of pollers (DESIGN rule 1). Each resource is released cleanly: on
-``st.cache_resource.clear()`` through ``on_release``, and at interpreter exit through a
-``weakref.finalize`` (``on_release`` is not guaranteed to run at shutdown).
+LiveData and the simulator live in a plain process-wide registry, so 50 open browser tabs share
+one LiveData and the tenant sees one set of pollers (DESIGN rule 1), and no viewer action (such
+as Streamlit's "clear cache") can rebuild them. They are closed at interpreter exit through a
+``weakref.finalize``, or by `reset` (tests). Only the dashboard.toml reader is held with
+``st.cache_resource``: clearing it costs a file read, never a tenant request.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -18,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import streamlit as st
+from streamlit.logger import get_logger
 
 from ipscape.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, DashboardConfig, load_config
 from ipscape.pollers import LiveData, build_live
 from ipscape.settings import Settings, demo_settings, is_configured, settings_from_mapping
 
+log = get_logger(__name__)
 SECRETS_SECTION = "ipscape"
 # Finalizers of live resources, so a release can run (and detach) the exit hook exactly once.
 _finalizers: dict[int, weakref.finalize] = {}
@@ -80,24 +84,18 @@ def _config_as_of(path: str, stamp: int | None) -> DashboardConfig:
     return load_config()
 
 
-def _stop_simulator(simulator: Any) -> None:
-    _release(simulator)
-
-
-@st.cache_resource(show_spinner="Starting the demo tenant…", on_release=_stop_simulator)
-def embedded_simulator() -> Any:
-    """A simulated tenant on 127.0.0.1 for the demo: started once per process, on first use."""
+def _start_simulator() -> Any:
+    """A simulated tenant on 127.0.0.1 for the demo."""
     from ipscape.simulator import SimulatorConfig, start_simulator
 
     # A few more agents than the simulator's default (a centre at its limit), so the demo shows
     # free agents coming and going as well as queues building.
     simulator = start_simulator(SimulatorConfig(agents=50))
     _register_exit(simulator, simulator.stop)
+    # The demo tenant's address only (no credentials): an operator, or a test, can watch its
+    # request counter at <url>/_simulator/stats.
+    log.info("Demo tenant (simulated, no tenant configured) serving on %s", simulator.url)
     return simulator
-
-
-def _close_live(data: LiveData) -> None:
-    _release(data)
 
 
 def _simulator_clock(simulator: Any) -> Callable[[], float]:
@@ -117,18 +115,64 @@ def _simulator_clock(simulator: Any) -> Callable[[], float]:
     return clock
 
 
-@st.cache_resource(show_spinner="Connecting to the tenant…", on_release=_close_live)
+class _Registry:
+    """The process's LiveData and demo simulator, created once on first use and kept until
+    interpreter exit (or `reset`).
+
+    Deliberately not ``st.cache_resource``: any viewer can send Streamlit's "clear cache" over
+    the websocket, and that must never rebuild the pollers or the simulator (a looping client
+    would turn every clear into a burst of tenant requests and leave walls stale).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: LiveData | None = None
+        self._simulator: Any = None
+
+    def live(self) -> LiveData:
+        with self._lock:
+            if self._live is None:
+                with st.spinner("Connecting to the tenant…"):
+                    self._live = self._build()
+            return self._live
+
+    def _build(self) -> LiveData:
+        # A ConfigError here is raised to the page and nothing is kept: the next page retries.
+        settings = tenant_settings()
+        if settings is None:
+            if self._simulator is None:
+                self._simulator = _start_simulator()
+            simulator = self._simulator
+            settings = demo_settings(simulator.api_root)
+            data = build_live(settings, dashboard_config(), clock=_simulator_clock(simulator))
+        else:
+            data = build_live(settings, dashboard_config())
+        _register_exit(data, data.close)
+        return data
+
+    def reset(self) -> None:
+        """Close the pollers, then the simulator they poll, and forget both."""
+        with self._lock:
+            data, simulator = self._live, self._simulator
+            self._live = self._simulator = None
+        if data is not None:
+            _release(data)
+        if simulator is not None:
+            _release(simulator)
+
+
+_registry = _Registry()
+
+
 def live() -> LiveData:
     """The pollers of this process (one LiveData, whatever the number of viewers)."""
-    settings = tenant_settings()
-    if settings is None:
-        simulator = embedded_simulator()
-        settings = demo_settings(simulator.api_root)
-        data = build_live(settings, dashboard_config(), clock=_simulator_clock(simulator))
-    else:
-        data = build_live(settings, dashboard_config())
-    _register_exit(data, data.close)
-    return data
+    return _registry.live()
+
+
+def reset() -> None:
+    """Close and forget the process's LiveData and demo simulator, so the next page builds new
+    ones from the current settings. For tests; viewers have no way to reach it."""
+    _registry.reset()
 
 
 @dataclass(frozen=True)
