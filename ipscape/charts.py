@@ -20,6 +20,10 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+# STATE_ORDER is re-exported: pages/agents.py orders its tiles with charts.STATE_ORDER.
+from ipscape.states import STATE_ORDER as STATE_ORDER
+from ipscape.states import grouped_states, ordered, state_counts
+
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = (
     "#E69F00",  # orange
@@ -42,7 +46,6 @@ STATE_COLOURS = {
     "Dialling": "#CC79A7",
     "LoggedOut": "#999999",
 }
-STATE_ORDER = ("Available", "Busy", "Dialling", "Wrap", "Paused", "LoggedOut")
 
 MAX_BARS = 60
 MAX_LINES = 12
@@ -214,13 +217,16 @@ def wait_trend_chart(
 # --- agents ----------------------------------------------------------------------------------
 
 
+def _agent_states(agents: pd.DataFrame) -> pd.Series:
+    """Each agent's state for counting, a missing one as "Unknown"."""
+    return agents["state"].astype("string").fillna("Unknown")
+
+
 def agent_state_counts(agents: pd.DataFrame) -> pd.DataFrame:
-    """state -> agents, in a fixed order (unknown states after the known ones)."""
-    counts = agents["state"].astype("string").fillna("Unknown").value_counts()
-    order = [s for s in STATE_ORDER if s in counts.index] + sorted(
-        s for s in counts.index if s not in STATE_ORDER
-    )
-    return pd.DataFrame({"state": order, "agents": [int(counts[s]) for s in order]})
+    """state -> agents, in a fixed order (unknown states after the known ones, then Other;
+    past a few, other names are grouped: ipscape/states.py)."""
+    counts = state_counts(_agent_states(agents))
+    return pd.DataFrame({"state": list(counts.index), "agents": [int(n) for n in counts]})
 
 
 def agent_state_by_campaign(agents: pd.DataFrame, names: Mapping[Any, str]) -> pd.DataFrame:
@@ -228,11 +234,13 @@ def agent_state_by_campaign(agents: pd.DataFrame, names: Mapping[Any, str]) -> p
     cols = ["campaign_id", "campaign_name", "state", "agents"]
     if agents.empty:
         return pd.DataFrame(columns=cols)
-    exploded = agents[["agent_id", "state", "campaign_ids"]].explode("campaign_ids")
-    exploded = exploded.dropna(subset=["campaign_ids"])
+    # Grouped per agent, before an agent is repeated once per campaign.
+    grouped = agents[["agent_id", "campaign_ids"]].assign(
+        state=grouped_states(_agent_states(agents))
+    )
+    exploded = grouped.explode("campaign_ids").dropna(subset=["campaign_ids"])
     if exploded.empty:
         return pd.DataFrame(columns=cols)
-    exploded["state"] = exploded["state"].astype("string").fillna("Unknown")
     counts = (
         exploded.groupby(["campaign_ids", "state"])
         .size()
@@ -278,10 +286,14 @@ def agent_state_trend_chart(
         return empty_figure(
             title, "No history yet: the trend fills in as the day goes on", uirevision
         )
-    present = set(history["state"].dropna())
-    states = [s for s in STATE_ORDER if s in present] + sorted(present - set(STATE_ORDER))
+    # The day may hold more names than one moment does (the kept few change): group again.
+    history = (
+        history.assign(state=grouped_states(history["state"], history["agents"]))
+        .groupby(["at", "state"], as_index=False)["agents"]
+        .sum(min_count=1)
+    )
     fig = _figure(title, uirevision)
-    for state in states:
+    for state in ordered(history["state"].dropna()):
         rows = history[history["state"] == state].sort_values("at")
         step = max(1, math.ceil(len(rows) / max_points))
         if step > 1:  # keep the latest point: it is the one people look at
@@ -315,10 +327,7 @@ def agent_state_by_campaign_chart(
     names = frame.drop_duplicates("campaign_id").set_index("campaign_id")["campaign_name"]
     order = [escape_label(names[c]) for c in reversed(keep)]
     fig = _figure(title, uirevision)
-    states = [s for s in STATE_ORDER if s in set(frame["state"])] + sorted(
-        set(frame["state"]) - set(STATE_ORDER)
-    )
-    for state in states:
+    for state in ordered(frame["state"]):
         rows = frame[frame["state"] == state]
         fig.add_bar(
             x=list(rows["agents"]),

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from ipscape.states import state_counts
+
 log = logging.getLogger(__name__)
 
 CAMPAIGN_COLUMNS = (
@@ -187,10 +189,11 @@ class SQLiteHistory:
         self._write("campaign_history", "(?, ?, ?, ?, ?, ?, ?)", rows, at_ms)
 
     def append_agent_states(self, frame: pd.DataFrame, at: datetime) -> None:
-        """Agents counted by state at ``at`` (from the agent-status frame)."""
+        """Agents counted by state at ``at`` (from the agent-status frame), a tenant's many
+        other state names grouped, so a moment is a handful of rows whatever the tenant says."""
         if frame is None or "state" not in frame.columns or frame.attrs.get("unavailable"):
             return
-        counts = frame["state"].dropna().astype(str).value_counts()
+        counts = state_counts(frame["state"])
         at_ms = _ms(at)
         rows = [(at_ms, state, int(n)) for state, n in counts.items()]
         self._write("agent_state_history", "(?, ?, ?)", rows, at_ms)

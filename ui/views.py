@@ -17,6 +17,7 @@ import pandas as pd
 
 from ipscape.charts import age_seconds, format_count, is_unknown
 from ipscape.config import Thresholds
+from ipscape.states import grouped_states, state_counts
 from ipscape.status import ALERT, OK, UNKNOWN, WARN, Level, LevelMemory
 
 # metric name in Thresholds -> column of the campaigns frame
@@ -207,7 +208,10 @@ def agent_table(
     frame = agents
     wanted = set(states)
     if wanted:
-        frame = frame[frame["state"].astype("string").isin(wanted).fillna(False)]
+        # A state picked from the tiles may be the grouped "Other": match it too, while each
+        # row keeps (and shows) the agent's own state text.
+        own = frame["state"].astype("string")
+        frame = frame[(own.isin(wanted) | grouped_states(own).isin(wanted)).fillna(False)]
     if campaign_id is not None:
         frame = frame[[campaign_id in tuple(ids or ()) for ids in frame["campaign_ids"]]]
     if search.strip():
@@ -246,9 +250,10 @@ def agent_table(
 
 
 def agent_state_totals(agents: pd.DataFrame) -> dict[str, int]:
+    """Agents per state in display order, other names past a few grouped (ipscape/states.py)."""
     if agents.empty:
         return {}
-    return {str(k): int(v) for k, v in agents["state"].astype("string").value_counts().items()}
+    return {str(k): int(v) for k, v in state_counts(agents["state"]).items()}
 
 
 # --- voicemail ---------------------------------------------------------------------------------
