@@ -1,9 +1,11 @@
 """Vendor strings are untrusted: hostile agent and campaign names render as text on every page.
 
 The simulator's ``hostile_names`` tenant names agents and campaigns ``<script>...``,
-``<img onerror=...>``, Markdown and LaTeX, SQL, right-to-left text, emoji and 300-character
-strings. Every page must show each of them as the exact text (tables) or escaped (Markdown-based
-elements), never raise, and never hand them to an HTML-rendering call. The real-browser half
+``<img onerror=...>``, Markdown (links and images) and LaTeX, SQL, right-to-left text, emoji and
+300-character strings, and reports agent states named like Markdown images and links. Every page
+must show each of them as the exact text (tables) or escaped (every field Streamlit renders as
+Markdown, whatever the element: labels, values, help, captions, alerts, badges, tabs), never
+raise, and never hand them to an HTML-rendering call. The real-browser half
 (no script runs, text visible) is in tests/test_browser_security.py.
 """
 
@@ -22,24 +24,35 @@ from streamlit.testing.v1 import AppTest
 
 from ipscape.charts import escape_label
 from ipscape.simulator import RunningSimulator
-from ipscape.simulator.names import HOSTILE_NAMES
+from ipscape.simulator.names import HOSTILE_NAMES, hostile_list
 from tests.app_support import point_app_at
+from ui.tiles import plain
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
 PAGES = ("overview", "wait_times", "agents", "voicemail", "transfers", "drilldown")
 CAMPAIGNS = 6
+# Custom agent states (and one campaign and agent each) named as Markdown that fetches or links.
+STATES = ("![state](http://127.0.0.1:9/state.png)", "[State](http://127.0.0.1:9/state)")
 # names.campaign_names puts the first half of the hostile names on campaigns
-HOSTILE_CAMPAIGNS = HOSTILE_NAMES[: CAMPAIGNS // 2]
+HOSTILE_CAMPAIGNS = hostile_list(True, STATES)[: CAMPAIGNS // 2]
 # Text that Markdown, HTML or KaTeX would interpret if it reached them unescaped.
-ACTIVE = [name for name in HOSTILE_NAMES if re.search(r"[<>*\[\]$`]", name)]
-MARKDOWN_ELEMENTS = ("markdown", "caption", "title", "header", "subheader", "error", "info",
-                     "warning", "success")  # fmt: skip
+ACTIVE = [name for name in (*STATES, *HOSTILE_NAMES) if re.search(r"[<>*\[\]$`]", name)]
+# The proto fields Streamlit 1.67 renders as Markdown, in any element: st.markdown and its
+# relatives (body, help), alerts (body, title), metrics (label, value, delta, help), widgets'
+# label and help, expander and tab labels, pills/segmented-control options (content).
+# Not Markdown: selectbox/multiselect options, table and chart data.
+MARKDOWN_FIELDS = frozenset({"body", "label", "help", "delta", "delta_description", "title",
+                             "content"})  # fmt: skip
+# A link or image Markdown would make live: "[text](" with neither bracket escaped.
+LIVE_LINK = re.compile(r"(?<!\\)\[[^\]]*(?<!\\)\]\(")
 
 
 @pytest.fixture
 def hostile(app_env: Path, sim_factory: Any, monkeypatch: pytest.MonkeyPatch) -> RunningSimulator:
-    sim = sim_factory(hostile_names=True, campaigns=CAMPAIGNS, agents=40, calls_per_day=1500)
+    sim = sim_factory(
+        hostile_names=True, extra_names=STATES, campaigns=CAMPAIGNS, agents=40, calls_per_day=1500
+    )
     point_app_at(sim, monkeypatch, both_keys=False)
     return sim
 
@@ -60,11 +73,30 @@ def cells(at: AppTest) -> set[str]:
     return out
 
 
+def markdown_fields(message: Any) -> Iterator[tuple[str, str]]:
+    """(element.field, text) for every Markdown-rendered string field of a proto, nested ones
+    included (a metric inside an element, an option inside a button group)."""
+    for field, value in message.ListFields():
+        values = value if field.is_repeated else [value]
+        for item in values:
+            if isinstance(item, str):
+                if field.name in MARKDOWN_FIELDS:
+                    yield f"{message.DESCRIPTOR.name}.{field.name}", item
+            elif hasattr(item, "ListFields"):
+                yield from markdown_fields(item)
+
+
 def markdown_values(at: AppTest) -> list[str]:
+    """Every string the page hands to Streamlit's Markdown renderer, whatever the element."""
+    return [text for _, text in markdown_sources(at)]
+
+
+def markdown_sources(at: AppTest) -> list[tuple[str, str]]:
     return [
-        str(n.value)
-        for n in walk(at._tree)
-        if n.type in MARKDOWN_ELEMENTS and isinstance(getattr(n, "value", None), str)
+        found
+        for node in walk(at._tree)
+        if getattr(node, "proto", None) is not None and node.type != "plotly_chart"
+        for found in markdown_fields(node.proto)
     ]
 
 
@@ -94,9 +126,10 @@ def unescape(text: str) -> str:
 
 def assert_rendered_as_text(at: AppTest, page: str) -> None:
     assert not at.exception, (page, [e.stack_trace for e in at.exception])
-    for value in markdown_values(at):
+    for where, value in markdown_sources(at):
         for name in ACTIVE:
-            assert name not in value, f"{page}: {name!r} reached Markdown unescaped in {value!r}"
+            assert name not in value, f"{page}: {name!r} reached Markdown unescaped in {where}"
+        assert not LIVE_LINK.search(value), f"{page}: a live Markdown link in {where}: {value!r}"
     # plotly renders a subset of HTML in labels: names must arrive there escaped
     labels = " ".join(chart_strings(at))
     for name in ACTIVE:
@@ -134,6 +167,22 @@ def test_every_page_shows_hostile_names_as_text(hostile: RunningSimulator) -> No
     shown = cells(drill)
     assert set(HOSTILE_CAMPAIGNS) <= shown
     assert any(name in shown for name in HOSTILE_NAMES if name not in HOSTILE_CAMPAIGNS)
+
+
+def test_the_markdown_check_catches_live_links_and_images() -> None:
+    # The check above would prove nothing if it could not see the payloads unescaped.
+    assert all(LIVE_LINK.search(state) for state in STATES)
+    assert not any(LIVE_LINK.search(plain(state)) for state in STATES)
+
+
+def test_custom_state_names_are_escaped_in_the_agents_tiles(hostile: RunningSimulator) -> None:
+    at = open_page("agents")
+    assert_rendered_as_text(at, "agents")
+    labels = [m.proto.label for m in at.metric]
+    # one tile per state, the tenant's own names included: shown as the literal text
+    for state in STATES:
+        assert plain(state) in labels, labels
+        assert unescape(plain(state)) == state
 
 
 def test_a_hostile_agent_search_and_url_filters_are_plain_text(hostile: RunningSimulator) -> None:

@@ -86,7 +86,9 @@ def tile(
 ) -> None:
     """A metric whose level is written out ("ALERT ■"), not only coloured; dimmed when stale.
 
-    ``label`` and ``help`` are our own text; ``value`` is a formatted number or "--".
+    ``label`` may be a vendor string (the Agents page has a tile per state name): st.metric
+    renders it as Markdown (links and images included), so it is escaped here, once for every
+    tile. ``help`` is our own text (Markdown on purpose); ``value`` a formatted number or "--".
     """
     stale = snapshot is not None and snapshot.state in ("stale", "error")
     delta = None
@@ -98,7 +100,7 @@ def tile(
         delta = f"{delta + ' · ' if delta else ''}stale"
         delta_color = "gray"
     st.metric(
-        label,
+        plain(label),
         value,
         delta=delta,
         delta_color=delta_color,  # type: ignore[arg-type]

@@ -46,6 +46,10 @@ class SimulatorConfig:
     token: str = "demo-token"
     keys: tuple[str, str] = ("demo-key-1", "demo-key-2")
     hostile_names: bool = False
+    # Untrusted names of the caller's choosing (a test's Markdown links to its own server, say),
+    # placed before HOSTILE_NAMES on campaigns and agents; agent i also reports extra_names[i]
+    # as its state, as a tenant with custom states would.
+    extra_names: tuple[str, ...] = ()
     path_overrides: dict[str, str] = field(default_factory=dict)
     omit_operations: frozenset[str] = frozenset()
     page_size: int = 100
@@ -60,6 +64,7 @@ class SimulatorConfig:
             raise ValueError("page_size must be >= 1")
         self.omit_operations = frozenset(self.omit_operations)
         self.keys = (self.keys[0], self.keys[1])
+        self.extra_names = tuple(self.extra_names)
 
 
 SCALES: dict[str, dict[str, Any]] = {

@@ -127,6 +127,7 @@ class Campaign:
 class Agent:
     __slots__ = (
         "call",
+        "custom_state",
         "id",
         "logout_at",
         "name",
@@ -145,6 +146,8 @@ class Agent:
         self.skills = skills
         self.outbound = outbound
         self.state = "LoggedOut"
+        # A tenant-defined state name this agent is reported in, whatever it is doing.
+        self.custom_state: str | None = None
         self.since = 0.0
         self.pause_reason: str | None = None
         self.pending_pause: tuple[str, float] | None = None
@@ -158,7 +161,7 @@ class Agent:
         return {
             "agentId": self.id,
             "agentFullName": self.name,
-            "state": self.state,
+            "state": self.custom_state or self.state,
             "stateSince": format_activity_ts(self.since, tz),
             "pauseReason": (
                 {"id": PAUSE_REASONS[reason], "title": reason}
@@ -302,7 +305,7 @@ class ContactCentre:
     def _build(self) -> None:
         cfg, rng = self.config, self.rng
         n_out = cfg.campaigns // 3 if cfg.campaigns >= 3 else 0
-        names = campaign_names(cfg.campaigns, cfg.hostile_names)
+        names = campaign_names(cfg.campaigns, cfg.hostile_names, cfg.extra_names)
         self.campaigns: dict[int, Campaign] = {}
         for i in range(cfg.campaigns):
             cid = 101 + i
@@ -327,7 +330,7 @@ class ContactCentre:
 
         n_out_agents = min(cfg.agents - 1, max(len(self.outbound), round(cfg.agents * 0.1)))
         n_out_agents = n_out_agents if self.outbound else 0
-        names_a = agent_names(rng, cfg.agents, cfg.hostile_names)
+        names_a = agent_names(rng, cfg.agents, cfg.hostile_names, cfg.extra_names)
         primaries = _proportional(self.inbound, shares, cfg.agents - n_out_agents)
         rng.shuffle(primaries)
         self.agents: list[Agent] = []
@@ -351,6 +354,8 @@ class ContactCentre:
             self.agents.append(agent)
             for cid in agent.skills:
                 self.campaigns[cid].agents.append(agent)
+        for agent, state in zip(self.agents, cfg.extra_names, strict=False):
+            agent.custom_state = state
 
     # ---- event machinery ---------------------------------------------------------------
 

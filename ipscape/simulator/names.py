@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 FIRST_NAMES = (
     "Olivia", "Jack", "Charlotte", "Noah", "Amelia", "William", "Isla", "Oliver", "Mia", "Leo",
@@ -33,10 +34,20 @@ HOSTILE_NAMES = (
     "😀 Emoji Agent 🚀",
     "Robert'); DROP TABLE agents;--",
     "**bold** [click](javascript:alert(1)) $x^2$ {{7*7}}",
+    # Markdown that makes a browser fetch or link out (port 9 is "discard": nothing answers).
+    "![x](http://127.0.0.1:9/pixel.png)",
+    "[Click](http://127.0.0.1:9/link)",
 )
 
 
-def agent_names(rng: random.Random, count: int, hostile: bool) -> list[str]:
+def hostile_list(hostile: bool, extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """The untrusted names a tenant uses: the caller's own first, then HOSTILE_NAMES if asked."""
+    return (*extra, *(HOSTILE_NAMES if hostile else ()))
+
+
+def agent_names(
+    rng: random.Random, count: int, hostile: bool, extra: Sequence[str] = ()
+) -> list[str]:
     names = []
     seen: set[str] = set()
     for _ in range(count):
@@ -46,21 +57,19 @@ def agent_names(rng: random.Random, count: int, hostile: bool) -> list[str]:
                 break
         seen.add(name)
         names.append(name)
-    if hostile:
-        # Spread the hostile names so that every one appears at least once.
-        for i, bad in enumerate(HOSTILE_NAMES):
-            slot = (i * 3) % count
-            names[slot] = bad
+    # Spread the hostile names so that every one appears at least once.
+    for i, bad in enumerate(hostile_list(hostile, extra)):
+        slot = (i * 3) % count
+        names[slot] = bad
     return names
 
 
-def campaign_names(count: int, hostile: bool) -> list[str]:
+def campaign_names(count: int, hostile: bool, extra: Sequence[str] = ()) -> list[str]:
     names = []
     for i in range(count):
         base = CAMPAIGN_NAMES[i % len(CAMPAIGN_NAMES)]
         round_ = i // len(CAMPAIGN_NAMES)
         names.append(base if round_ == 0 else f"{base} {REGIONS[(round_ - 1) % len(REGIONS)]}")
-    if hostile:
-        for i, bad in enumerate(HOSTILE_NAMES[: max(1, count // 2)]):
-            names[(i * 2 + 1) % count] = bad
+    for i, bad in enumerate(hostile_list(hostile, extra)[: max(1, count // 2)]):
+        names[(i * 2 + 1) % count] = bad
     return names
