@@ -27,7 +27,7 @@ from ipscape import feeds, frames
 from ipscape.client import IpscapeClient
 from ipscape.config import DashboardConfig
 from ipscape.errors import RateLimitedError, user_message
-from ipscape.history import HistoryStore, SQLiteHistory
+from ipscape.history import HistoryStore, ResilientHistory, SQLiteHistory
 from ipscape.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -704,13 +704,13 @@ def build_live(
 ) -> LiveData:
     """The production wiring: a client for ``settings``, SQLite history, and the pollers.
 
-    ``clock`` replaces the wall clock, e.g. with the embedded simulator's own time in the demo."""
+    ``clock`` replaces the wall clock, e.g. with the embedded simulator's own time in the demo.
+    The history opens on first use and never raises: a store that cannot open or write (a full
+    disk, say) leaves the live tiles working and says why in its status."""
     client = IpscapeClient(settings)
-    try:
-        history = SQLiteHistory(config.history.path, config.history.retention_days)
-    except Exception:
-        client.close()
-        raise
+    history = ResilientHistory(
+        lambda: SQLiteHistory(config.history.path, config.history.retention_days), clock=clock
+    )
     return LiveData(client, config, history, clock=clock)
 
 

@@ -107,6 +107,9 @@ def trend() -> None:
     now = ctx.live.agents().taken_at
     since, _ = views.window_bounds("today", now, ctx.tz)
     history = ctx.live.history.agent_state_history(since)
+    warning = views.history_warning(ctx.live.history.status(), ctx.tz)
+    if warning:
+        st.warning(tiles.plain(warning), icon="⚠️")
     st.plotly_chart(
         charts.agent_state_trend_chart(history, tz=ctx.tz), width="stretch", key="state_trend"
     )

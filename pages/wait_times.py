@@ -46,6 +46,9 @@ def trend() -> None:
     now = ctx.live.campaigns().taken_at
     since, _ = views.window_bounds("today", now, ctx.tz)
     history = ctx.live.history.campaign_history(since)
+    warning = views.history_warning(ctx.live.history.status(), ctx.tz)
+    if warning:
+        st.warning(tiles.plain(warning), icon="⚠️")
     metric = st.segmented_control(
         "Metric",
         ["EWT", "Calls waiting", "Longest wait"],

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ipscape.charts import age_seconds, format_count, is_unknown
 from ipscape.config import Thresholds
+from ipscape.history import HistoryStatus
 from ipscape.states import grouped_states, state_counts
 from ipscape.status import ALERT, OK, UNKNOWN, WARN, Level, LevelMemory
 
@@ -247,6 +248,19 @@ def agent_table(
         },
         columns=columns,
     ).reset_index(drop=True)
+
+
+def history_warning(status: HistoryStatus, tz: str) -> str | None:
+    """What a trend says while history is not being recorded (and why), None while it is."""
+    if status.recording:
+        return None
+    since = ""
+    if status.since is not None:
+        since = f" since {status.since.astimezone(ZoneInfo(tz)):%H:%M:%S}"
+    return (
+        f"History is not being recorded{since}: {status.reason}. The trend has a gap from "
+        "then; recording resumes by itself once the history can be written again."
+    )
 
 
 def agent_state_totals(agents: pd.DataFrame) -> dict[str, int]:
