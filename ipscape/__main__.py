@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from ipscape.client import IpscapeClient
+from ipscape.budget import RequestBudget
+from ipscape.client import IpscapeClient, request_scope
 from ipscape.config import load_config
 from ipscape.errors import (
     ApiConnectionError,
@@ -29,10 +30,12 @@ from ipscape.errors import (
     AuthenticationError,
     ConfigError,
     RateLimitedError,
+    RedirectError,
     ServerError,
     user_message,
 )
 from ipscape.feeds import FEEDS, fetch_feed
+from ipscape.pollers import poll_deadline_s
 from ipscape.settings import is_configured, settings_from_env
 
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_TENANT = 0, 2, 3, 4
@@ -125,7 +128,10 @@ def _run(args: argparse.Namespace) -> int:
         )
     settings = settings_from_env()
     config = load_config()
-    with IpscapeClient(settings) as client:
+    budget = RequestBudget(config.poll.max_requests_per_min)
+    # The whole command, every page and retry, ends within one poll's deadline.
+    within_s = poll_deadline_s(settings.timeout_s, config.poll)
+    with IpscapeClient(settings, budget=budget) as client, request_scope("cli", within_s):
         if args.command == "check":
             operations = client.operations()
             campaigns = client.list_campaigns()
@@ -153,6 +159,7 @@ def _run(args: argparse.Namespace) -> int:
             since=_parse_when(args.since, tz, "--since"),
             until=_parse_when(args.until, tz, "--until"),
             timezone=tz,
+            within_s=within_s,
         )
         sys.stdout.write(frame_to_text(frame, args.format))
         return EXIT_OK
@@ -161,7 +168,9 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        # Retries and fallbacks are logged as warnings: shown with -v, so that a failure is
+        # otherwise the one line below.
+        level=logging.INFO if args.verbose else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -178,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {user_message(exc)}", file=sys.stderr)
         return EXIT_AUTH
     except ApiStatusError as exc:
-        if isinstance(exc, RateLimitedError | ServerError):
+        if isinstance(exc, RateLimitedError | ServerError | RedirectError):
             print(f"error: {user_message(exc)}", file=sys.stderr)
             return EXIT_TENANT
         print(

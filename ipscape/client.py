@@ -3,24 +3,38 @@
 One injected ``httpx.Client``; HTTP Basic with the API token and one of its two secret keys, falling
 back to the other key when one is refused; retries in this one layer; a small error tree; pagination
 as an iterator; operation paths discovered from the tenant's own ``platform-api.yaml``.
+
+Nothing the tenant sends can hang, bloat or loop it:
+- every request has a total deadline (connect, headers and the whole body; ``transport.py``), and
+  every poll one too (``request_scope``): all its pages and retries end by then;
+- every answer is streamed under a byte cap of its operation, counted after decompression;
+- a listing stops at a page and an item cap, and when pages stop bringing new items;
+- links from the tenant (``nextUri``, ``mediaUri``) never lead outside the API root;
+- requests spend a process-wide budget (``budget.py``) in the lane of the feed that makes them;
+- media downloads have their own connection pool and concurrency limit, so they cannot starve polls.
 """
 
 from __future__ import annotations
 
 import email.utils
+import json as jsonlib
 import logging
 import random
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
+from ipscape.budget import DEFAULT_LANE, RequestBudget
 from ipscape.errors import (
     ApiConnectionError,
     ApiError,
@@ -28,21 +42,61 @@ from ipscape.errors import (
     ApiTimeoutError,
     AuthenticationError,
     NotFoundError,
+    PaginationError,
     RateLimitedError,
+    RedirectError,
     ResponseFormatError,
+    ResponseTooLargeError,
     ServerError,
 )
+from ipscape.frames import item_identity
 from ipscape.operations import DEFAULT_OPERATIONS, Operation, resolve_operations
 from ipscape.settings import Settings
+from ipscape.transport import deadline_scope, make_transport
 
 log = logging.getLogger("ipscape.client")
 
 USER_AGENT = "ipscape-dashboard/0.1"
+# Byte caps per kind of answer, counted after decompression. A page of 100 activities is ~200 KB.
+MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_SPEC_BYTES = 4 * 1024 * 1024
 # A voicemail or recording bigger than this is refused rather than held in memory.
 MAX_MEDIA_BYTES = 50 * 1024 * 1024
-# A runaway pagination (a tenant that keeps returning the same cursor) must end.
-MAX_PAGES = 10_000
+# A listing ends here whatever its cursors say: a large tenant's whole day is ~500 pages.
+MAX_PAGES = 2_000
+MAX_ITEMS = 200_000
+# Pages in a row that bring no item not seen before (a distinct-cursor loop) before we stop.
+MAX_STALLED_PAGES = 3
+# Media downloads at once, on their own pool: a slow one must not hold a poll's connection.
+MEDIA_CONCURRENCY = 2
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# Control characters, spaces and backslashes never belong in a link we follow.
+_UNSAFE_LINK = re.compile(r"[\x00-\x20\x7f\\]")
+
+
+@dataclass(frozen=True)
+class _Scope:
+    lane: str
+    deadline: float | None  # time.monotonic()
+
+
+_scope: ContextVar[_Scope | None] = ContextVar("ipscape_request_scope", default=None)
+
+
+@contextmanager
+def request_scope(lane: str, deadline_s: float | None = None) -> Iterator[None]:
+    """Requests made in this block (this thread) spend ``lane``'s budget, and all of them, their
+    pages and their retries, end within ``deadline_s`` from now. Worker threads do not inherit
+    it: run their work in ``contextvars.copy_context()``."""
+    deadline = None if deadline_s is None else time.monotonic() + deadline_s
+    outer = _scope.get()
+    if outer is not None and outer.deadline is not None:
+        deadline = outer.deadline if deadline is None else min(deadline, outer.deadline)
+    token = _scope.set(_Scope(lane, deadline))
+    try:
+        yield
+    finally:
+        _scope.reset(token)
 
 
 @dataclass(frozen=True)
@@ -118,15 +172,70 @@ class UpstreamMeter:
         return out
 
 
-def make_http_client(settings: Settings) -> httpx.Client:
-    """The default transport: explicit timeouts and pool limits; no redirects, so credentials
-    are never sent on to another place."""
+def make_http_client(settings: Settings, *, max_connections: int = 8) -> httpx.Client:
+    """The default transport: explicit timeouts and pool limits, sockets bounded by the request's
+    deadline; no redirects, so credentials are never sent on to another place."""
+    limits = httpx.Limits(
+        max_connections=max_connections,
+        max_keepalive_connections=max(1, max_connections // 2),
+        keepalive_expiry=30,
+    )
     return httpx.Client(
         timeout=httpx.Timeout(settings.timeout_s, connect=min(5.0, settings.timeout_s)),
-        limits=httpx.Limits(max_connections=8, max_keepalive_connections=4, keepalive_expiry=30),
+        transport=make_transport(settings.base_url, limits),
         headers={"Accept": "application/json", "User-Agent": USER_AGENT},
         follow_redirects=False,
     )
+
+
+def _read_capped(response: httpx.Response, operation: str, limit: int) -> bytes:
+    """The body, decompressed, or ResponseTooLargeError as soon as it passes ``limit`` bytes."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
+        raise _too_large(operation, limit)
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(operation, limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(operation: str, limit: int) -> ResponseTooLargeError:
+    return ResponseTooLargeError(
+        f"{operation}: the answer is larger than the dashboard accepts ({limit // 2**20} MiB)",
+        operation=operation,
+        limit=limit,
+    )
+
+
+def parse_json(content: bytes, operation: str) -> Any:
+    """JSON from the tenant; anything unreadable, nested too deep included, is a format error."""
+    try:
+        return jsonlib.loads(content)
+    except RecursionError:
+        raise ResponseFormatError(
+            f"{operation}: the response is nested too deeply", operation=operation
+        ) from None
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+        raise ResponseFormatError(
+            f"{operation}: the response is not valid JSON", operation=operation
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A successful answer, read whole under its cap."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
 
 
 def format_timestamp(value: datetime) -> str:
@@ -148,11 +257,30 @@ class IpscapeClient:
         discover: bool = True,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        budget: RequestBudget | None = None,
+        media_http: httpx.Client | None = None,
+        max_pages: int = MAX_PAGES,
+        max_items: int = MAX_ITEMS,
     ) -> None:
         self.settings = settings
-        self._http = http if http is not None else make_http_client(settings)
-        self._owns_http = http is None
+        self._owned: list[httpx.Client] = []  # what close() closes: only what we made
+        if http is None:
+            http = make_http_client(settings)
+            self._owned.append(http)
+        if media_http is None and self._owned:
+            # Media has a pool of its own, so slow downloads cannot hold the polls' connections.
+            media_http = make_http_client(settings, max_connections=MEDIA_CONCURRENCY)
+            self._owned.append(media_http)
+        self._http = http
+        self._media_http = media_http or http
+        self._media_slots = threading.BoundedSemaphore(MEDIA_CONCURRENCY)
         self.retry = retry or RetryPolicy()
+        # No ceiling unless one is given: the dashboard and the CLI give dashboard.toml's.
+        self.budget = budget or RequestBudget(None)
+        # The whole of one request (connect, headers, body) ends by this, whatever the tenant does.
+        self.request_deadline_s = 2 * settings.timeout_s
+        self.max_pages = max_pages
+        self.max_items = max_items
         self._discover = discover
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -167,8 +295,8 @@ class IpscapeClient:
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        for http in self._owned:
+            http.close()
 
     def __enter__(self) -> IpscapeClient:
         return self
@@ -191,9 +319,14 @@ class IpscapeClient:
             if self._operations is None:
                 ops = dict(DEFAULT_OPERATIONS)
                 if self._discover:
-                    ops = resolve_operations(self._load_spec(), self._root_path)
+                    try:
+                        ops = resolve_operations(self._load_spec(), self._root_path)
+                    except RecursionError:
+                        log.warning("the tenant's platform-api.yaml is nested too deeply; using "
+                                    "the default paths")  # fmt: skip
                     tenant = sorted(n for n, op in ops.items() if op.source == "tenant")
                     log.info("operations from the tenant's spec: %s", ", ".join(tenant) or "none")
+                # Kept even when the spec was unusable: it is not asked for again on every poll.
                 self._operations = ops
             return self._operations
 
@@ -201,7 +334,12 @@ class IpscapeClient:
         import yaml
 
         try:
-            response = self._send("discovery", "GET", self.settings.base_url + "/platform-api.yaml")
+            reply = self._send(
+                "discovery",
+                "GET",
+                self.settings.base_url + "/platform-api.yaml",
+                max_bytes=MAX_SPEC_BYTES,
+            )
         except AuthenticationError:
             raise
         except ApiError as exc:
@@ -209,28 +347,41 @@ class IpscapeClient:
                 "no usable platform-api.yaml (%s); using the default paths", type(exc).__name__
             )
             return None
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
-            return yaml.safe_load(response.text)
-        except yaml.YAMLError:
+            return yaml.load(reply.text, Loader=loader)
+        except (yaml.YAMLError, RecursionError, ValueError):
             log.warning("the tenant's platform-api.yaml does not parse; using the default paths")
             return None
 
     # -- transport -------------------------------------------------------------------------
     def _url(self, path_or_uri: str) -> str:
-        """Resolve an operation path or a payload link against the API root, never doubling it."""
-        if path_or_uri.startswith(("http://", "https://")):
-            parts = urlsplit(path_or_uri)
+        """Resolve an operation path or a payload link against the API root, never doubling it,
+        and never outside it: another host, ``..`` segments or control characters are refused."""
+        text = str(path_or_uri)
+        if _UNSAFE_LINK.search(text) or _UNSAFE_LINK.search(unquote(text)):
+            raise ResponseFormatError(
+                "the tenant sent a link with control characters or spaces; not followed"
+            )
+        if text.startswith(("http://", "https://", "//")):
+            parts = urlsplit(text)
             if f"{parts.scheme}://{parts.netloc}" != self._origin:
                 # Following it would send our credentials to another host.
                 raise ResponseFormatError("the tenant linked to another host; not followed")
-            return path_or_uri
-        if not path_or_uri.startswith("/"):
-            path_or_uri = "/" + path_or_uri
-        if self._root_path and (
-            path_or_uri == self._root_path or path_or_uri.startswith(self._root_path + "/")
-        ):
-            return self._origin + path_or_uri
-        return self.settings.base_url + path_or_uri
+            path, query = parts.path, parts.query
+        else:
+            parts = urlsplit(text if text.startswith("/") else "/" + text)
+            path, query = parts.path, parts.query
+            if not (
+                self._root_path
+                and (path == self._root_path or path.startswith(self._root_path + "/"))
+            ):
+                path = self._root_path + path
+        segments = unquote(path).split("/")
+        inside = path.startswith(self._root_path + "/") or not self._root_path
+        if not inside or any(seg in (".", "..") for seg in segments):
+            raise ResponseFormatError("the tenant linked outside the API root; not followed")
+        return self._origin + path + (f"?{query}" if query else "")
 
     def _auth(self, index: int) -> httpx.BasicAuth:
         return httpx.BasicAuth(self.settings.api_token, self.settings.secret_keys[index])
@@ -243,8 +394,15 @@ class IpscapeClient:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
-    ) -> httpx.Response:
-        """One logical request: key fallback, retries, error mapping. Returns a 2xx response."""
+        max_bytes: int = MAX_JSON_BYTES,
+        http: httpx.Client | None = None,
+    ) -> Reply:
+        """One logical request: budget, deadline, key fallback, retries, error mapping, and the
+        body read under ``max_bytes``. Returns a 2xx reply."""
+        scope = _scope.get()
+        lane = scope.lane if scope is not None else DEFAULT_LANE
+        poll_deadline = scope.deadline if scope is not None else None
+        http = http or self._http
         keys_tried: set[int] = set()
         attempt = 0
         last_retry_after: float | None = None
@@ -252,20 +410,32 @@ class IpscapeClient:
             with self._lock:
                 key_index = self._key_index
             keys_tried.add(key_index)
+            deadline = self._deadline(operation, poll_deadline)
+            self.budget.acquire(lane, deadline)
             started = time.perf_counter()
             try:
-                # params=None keeps a URL's own query string (a cursor); {} would replace it.
-                response = self._http.request(
-                    method, url, params=params or None, json=json, auth=self._auth(key_index)
-                )
+                with deadline_scope(deadline):
+                    # params=None keeps a URL's own query string (a cursor); {} would replace it.
+                    request = http.build_request(method, url, params=params or None, json=json)
+                    response = http.send(request, auth=self._auth(key_index), stream=True)
+                    try:
+                        status = response.status_code
+                        content = (
+                            _read_capped(response, operation, max_bytes) if status < 300 else b""
+                        )
+                    finally:
+                        response.close()
             except httpx.TransportError as exc:
                 latency = time.perf_counter() - started
                 timeout = isinstance(exc, httpx.TimeoutException)
                 self.meter.record(operation, None, latency, "timeout" if timeout else "connection")
-                # A non-idempotent request is resent only if it never reached the server.
-                retryable = method in _IDEMPOTENT or isinstance(exc, httpx.ConnectError)
-                if retryable and attempt + 1 < self.retry.max_attempts:
-                    delay = self.retry.backoff(attempt, self._rng)
+                # A non-idempotent request is resent only if it never reached the server, and a
+                # request that ran into its whole deadline is not resent: it would only do it again.
+                retryable = (method in _IDEMPOTENT or isinstance(exc, httpx.ConnectError)) and (
+                    time.monotonic() < deadline - 0.01
+                )
+                delay = self.retry.backoff(attempt, self._rng)
+                if retryable and self._may_retry(attempt, delay, poll_deadline):
                     log.warning(
                         "%s: %s, retry %d in %.1f s",
                         operation,
@@ -277,16 +447,34 @@ class IpscapeClient:
                     self._sleep(delay)
                     continue
                 cls = ApiTimeoutError if timeout else ApiConnectionError
-                what = "timed out" if timeout else f"could not connect ({type(exc).__name__})"
+                what = (
+                    "did not answer in time"
+                    if timeout
+                    else (f"could not be reached ({type(exc).__name__})")
+                )
                 raise cls(f"{operation}: the tenant {what}", operation=operation) from exc
+            except httpx.DecodingError as exc:
+                self.meter.record(operation, None, time.perf_counter() - started, "format")
+                raise ResponseFormatError(
+                    f"{operation}: the answer's compression is broken", operation=operation
+                ) from exc
+            except ResponseTooLargeError:
+                self.meter.record(operation, None, time.perf_counter() - started, "too large")
+                raise
 
             latency = time.perf_counter() - started
-            status = response.status_code
             self.meter.record(
                 operation, status, latency, None if status < 400 else f"HTTP {status}"
             )
             if status < 300:
-                return response
+                return Reply(status, response.headers, content)
+            if 300 <= status < 400:
+                raise RedirectError(
+                    f"{operation}: the tenant redirected us (HTTP {status}); not followed",
+                    status_code=status,
+                    operation=operation,
+                    location_host=urlsplit(response.headers.get("Location", "")).hostname,
+                )
             if status in (401, 403):
                 others = [i for i in range(len(self.settings.secret_keys)) if i not in keys_tried]
                 if others:
@@ -320,13 +508,34 @@ class IpscapeClient:
                     if retry_after is not None
                     else self.retry.backoff(attempt, self._rng)
                 )
-                log.warning(
-                    "%s: HTTP %d, retry %d in %.1f s", operation, status, attempt + 1, delay
-                )
-                attempt += 1
-                self._sleep(delay)
-                continue
+                if self._may_retry(attempt, delay, poll_deadline):
+                    log.warning(
+                        "%s: HTTP %d, retry %d in %.1f s", operation, status, attempt + 1, delay
+                    )
+                    attempt += 1
+                    self._sleep(delay)
+                    continue
             raise self._status_error(operation, status, retry_after or last_retry_after)
+
+    def _deadline(self, operation: str, poll_deadline: float | None) -> float:
+        """When this attempt must be over: its own deadline, or the poll's if that comes first."""
+        now = time.monotonic()
+        deadline = now + self.request_deadline_s
+        if poll_deadline is not None:
+            if poll_deadline <= now:
+                raise ApiTimeoutError(
+                    f"{operation}: the tenant did not answer in time (the poll's deadline passed)",
+                    operation=operation,
+                )
+            deadline = min(deadline, poll_deadline)
+        return deadline
+
+    def _may_retry(self, attempt: int, delay: float, poll_deadline: float | None) -> bool:
+        """Another attempt only while attempts remain and the wait ends before the poll's
+        deadline (a retry that cannot finish in time only delays the error)."""
+        if attempt + 1 >= self.retry.max_attempts:
+            return False
+        return poll_deadline is None or time.monotonic() + delay < poll_deadline
 
     @staticmethod
     def _status_error(operation: str, status: int, retry_after: float | None) -> ApiStatusError:
@@ -352,35 +561,57 @@ class IpscapeClient:
     ) -> Any:
         op = self.operations()[name]
         target = url or self._url(op.format(**(path_params or {})))
-        response = self._send(name, op.method, target, params=params, json=body)
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ResponseFormatError(
-                f"{name}: the response is not valid JSON", operation=name
-            ) from exc
+        reply = self._send(name, op.method, target, params=params, json=body)
+        return parse_json(reply.content, name)
 
     def _pages(self, name: str, params: Mapping[str, Any] | None = None) -> Iterator[list[Any]]:
-        """Pages of ``items``, following ``metadata.nextUri`` until it is null or missing."""
+        """Pages of ``items``, following ``metadata.nextUri`` until it is null or missing.
+
+        A listing stops with PaginationError when a link repeats, when pages stop bringing items
+        not seen before, or past ``max_pages`` / ``max_items``; what was yielded stays yielded.
+        """
         body = self._json(name, params={k: v for k, v in (params or {}).items() if v is not None})
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
+        links: set[str] = set()
+        ids: set[object] = set()
+        items_read = stalled = 0
+        pages = 1
+        while True:
             if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
                 raise ResponseFormatError(
                     f"{name}: expected an object with an items list", operation=name
                 )
-            yield body["items"]
+            items = body["items"]
+            fresh = 0
+            for item in items:
+                key = item_identity(item)
+                if key is None or key not in ids:
+                    fresh += 1
+                    if key is not None:
+                        ids.add(key)
+            items_read += len(items)
+            yield items
             metadata = body.get("metadata")
             next_uri = metadata.get("nextUri") if isinstance(metadata, Mapping) else None
             if not next_uri:
                 return
-            if not isinstance(next_uri, str) or next_uri in seen:
-                raise ResponseFormatError(
-                    f"{name}: the tenant's nextUri loops or is not a link", operation=name
+            stalled = 0 if fresh else stalled + 1
+            if not isinstance(next_uri, str) or next_uri in links:
+                problem = "its nextUri loops or is not a link"
+            elif stalled >= MAX_STALLED_PAGES:
+                problem = f"{stalled} pages in a row brought nothing new"
+            elif pages >= self.max_pages:
+                problem = f"the listing goes on past {self.max_pages} pages"
+            elif items_read >= self.max_items:
+                problem = f"the listing goes on past {self.max_items:,} items"
+            else:
+                problem = None
+            if problem is not None:
+                raise PaginationError(
+                    f"{name}: {problem}; stopped after {pages} page(s)", operation=name
                 )
-            seen.add(next_uri)
+            links.add(next_uri)
+            pages += 1
             body = self._json(name, url=self._url(next_uri))
-        raise ResponseFormatError(f"{name}: more than {MAX_PAGES} pages", operation=name)
 
     def _object(self, name: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -434,14 +665,26 @@ class IpscapeClient:
         ]
 
     def get_media(self, media: int | str) -> bytes:
-        """Audio bytes of a recording or voicemail, by media id or by the payload's mediaUri."""
+        """Audio bytes of a recording or voicemail, by media id or by the payload's mediaUri.
+
+        Downloads use their own pool, at most MEDIA_CONCURRENCY at once; one that cannot start
+        before its deadline fails as "did not answer in time" rather than queue without end."""
         op = self.operations()["media"]
         text = str(media)
+        if _UNSAFE_LINK.search(text):
+            raise ResponseFormatError("media: the media id has control characters or spaces")
         url = self._url(text) if "/" in text else self._url(op.format(mediaId=text))
-        response = self._send("media", "GET", url)
-        if len(response.content) > MAX_MEDIA_BYTES:
-            raise ResponseFormatError("media: larger than the dashboard accepts", operation="media")
-        return response.content
+        if not self._media_slots.acquire(timeout=self.request_deadline_s):
+            raise ApiTimeoutError(
+                "media: other downloads are still running; try again", operation="media"
+            )
+        try:
+            reply = self._send(
+                "media", "GET", url, max_bytes=MAX_MEDIA_BYTES, http=self._media_http
+            )
+        finally:
+            self._media_slots.release()
+        return reply.content
 
     def create_lead(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._object("create_lead", self._json("create_lead", body=dict(body)))

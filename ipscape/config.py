@@ -30,6 +30,8 @@ class PollConfig:
     # after a failed refresh, wait this long before trying again (doubles up to max)
     error_backoff_s: float = 15.0
     error_backoff_max_s: float = 120.0
+    # ceiling on requests to the tenant per minute, for the whole process, shared by the feeds
+    max_requests_per_min: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,9 @@ def config_from_mapping(data: Mapping[str, object], source: str = "mapping") -> 
         error_backoff_s=_number(p, "error_backoff_s", PollConfig.error_backoff_s, "poll", 1, 3600),
         error_backoff_max_s=_number(
             p, "error_backoff_max_s", PollConfig.error_backoff_max_s, "poll", 1, 86400
+        ),
+        max_requests_per_min=_number(
+            p, "max_requests_per_min", PollConfig.max_requests_per_min, "poll", 10, 100_000
         ),
     )
     h = _section(data, "history")

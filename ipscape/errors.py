@@ -1,4 +1,21 @@
-"""The error tree callers catch. Messages never contain credentials."""
+"""The error tree callers catch. Messages never contain credentials.
+
+IpscapeError
+├── ConfigError                 a setting is missing or malformed
+└── ApiError                    the tenant could not be used for this request
+    ├── ApiConnectionError      cannot be reached
+    │   └── ApiTimeoutError     no complete answer before the deadline
+    ├── BudgetExhaustedError    our own request budget has no room before the deadline
+    ├── ResponseFormatError     2xx, but not what we can read
+    │   ├── ResponseTooLargeError   over the byte cap of its operation
+    │   └── PaginationError         a listing that does not end or makes no progress
+    └── ApiStatusError          an error status
+        ├── AuthenticationError     401/403 with every key
+        ├── NotFoundError           404
+        ├── RateLimitedError        429
+        ├── RedirectError           3xx (never followed: credentials stay with the tenant)
+        └── ServerError             5xx
+"""
 
 from __future__ import annotations
 
@@ -35,6 +52,35 @@ class ResponseFormatError(ApiError):
     """The tenant answered 2xx but the body is not the JSON we expect (truncated, wrong shape)."""
 
 
+class ResponseTooLargeError(ResponseFormatError):
+    """The answer (counted after decompression) is larger than its operation accepts."""
+
+    def __init__(self, message: str, *, operation: str | None = None, limit: int) -> None:
+        super().__init__(message, operation=operation)
+        self.limit = limit
+
+
+class PaginationError(ResponseFormatError):
+    """A listing that loops, makes no progress or passes its page or item cap.
+
+    ``partial`` holds what a caller could safely keep of what was read (set by the caller that
+    knows; the client itself leaves it None)."""
+
+    def __init__(self, message: str, *, operation: str | None = None) -> None:
+        super().__init__(message, operation=operation)
+        self.partial: object = None
+
+
+class BudgetExhaustedError(ApiError):
+    """Our own ceiling on requests per minute has no room for this request before its deadline."""
+
+    def __init__(
+        self, message: str, *, operation: str | None = None, per_minute: float | None = None
+    ) -> None:
+        super().__init__(message, operation=operation)
+        self.per_minute = per_minute
+
+
 class ApiStatusError(ApiError):
     """The tenant answered with an error status."""
 
@@ -66,6 +112,21 @@ class RateLimitedError(ApiStatusError):
         self.retry_after_s = retry_after_s
 
 
+class RedirectError(ApiStatusError):
+    """3xx: the tenant pointed elsewhere; ``location_host`` is where (host only, no path)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        operation: str | None = None,
+        location_host: str | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, operation=operation)
+        self.location_host = location_host
+
+
 class ServerError(ApiStatusError):
     """5xx after retries."""
 
@@ -80,12 +141,20 @@ def user_message(exc: BaseException) -> str:
     if isinstance(exc, RateLimitedError):
         hint = f" (asked to wait {exc.retry_after_s:.0f} s)" if exc.retry_after_s else ""
         return f"The tenant is rate limiting us{hint}; data will refresh when it allows."
+    if isinstance(exc, BudgetExhaustedError):
+        return f"Request budget: {exc}; refreshing more slowly."
     if isinstance(exc, ApiTimeoutError):
         return "The tenant did not answer in time; retrying in the background."
     if isinstance(exc, ApiConnectionError):
         return "The tenant cannot be reached; check IPSCAPE_BASE_URL and the network."
     if isinstance(exc, NotFoundError):
         return f"The tenant does not know this resource (HTTP 404, {exc.operation or 'request'})."
+    if isinstance(exc, RedirectError):
+        where = f" to {exc.location_host}" if exc.location_host else ""
+        return (
+            f"The tenant redirected us{where} (HTTP {exc.status_code}); redirects are not "
+            "followed. Check IPSCAPE_BASE_URL."
+        )
     if isinstance(exc, ServerError):
         return f"The tenant is failing (HTTP {exc.status_code}); retrying in the background."
     if isinstance(exc, ApiStatusError):

@@ -6,8 +6,12 @@ Pollers and the CLI both go through these functions, so what the dashboard shows
 
 from __future__ import annotations
 
+import contextvars
+import math
+import time as _time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,10 +20,9 @@ import pandas as pd
 
 from ipscape import frames
 from ipscape.client import IpscapeClient
-from ipscape.errors import NotFoundError
+from ipscape.errors import BudgetExhaustedError, NotFoundError, PaginationError
 
 FEEDS = ("campaigns", "agents", "voicemail", "transfers", "dial-attempts", "activities")
-ACTIVITY_FEEDS = ("voicemail", "transfers", "dial-attempts", "activities")
 
 # Which logical operations each feed spends the tenant's budget on (for the budget footer).
 FEED_OPERATIONS: dict[str, tuple[str, ...]] = {
@@ -34,6 +37,8 @@ FEED_OPERATIONS: dict[str, tuple[str, ...]] = {
 # Per-campaign statistics are one request each: a few in flight keeps a 50-campaign poll short
 # without looking like a burst to the tenant.
 STATS_CONCURRENCY = 4
+# A feed asks the request budget for this much more than it needs.
+DEMAND_HEADROOM = 1.5
 
 
 def start_of_day(now: datetime, timezone: str) -> datetime:
@@ -54,15 +59,10 @@ def active_campaign_ids(client: IpscapeClient) -> list[int]:
     return ids
 
 
-def fetch_campaigns(
-    client: IpscapeClient, campaign_ids: Sequence[int] = (), *, now: datetime | None = None
-) -> pd.DataFrame:
-    """Today's statistics of each campaign (every active one when ``campaign_ids`` is empty).
-
-    A campaign that disappeared between listing and asking (404) is left out and counted; any
-    other failure fails the whole feed so the poller keeps the last complete picture.
-    """
-    ids = list(campaign_ids) or active_campaign_ids(client)
+def _statistics(client: IpscapeClient, ids: Sequence[int]) -> list[dict[str, Any] | None]:
+    """Today's statistics of each campaign (None for one that disappeared: 404), a few at a time;
+    each worker runs in a copy of the caller's context, so it keeps the poll's budget lane and
+    deadline."""
 
     def one(campaign_id: int) -> dict[str, Any] | None:
         try:
@@ -70,16 +70,137 @@ def fetch_campaigns(
         except NotFoundError:
             return None
 
-    if len(ids) > 1:
-        with ThreadPoolExecutor(max_workers=STATS_CONCURRENCY) as pool:
-            results = list(pool.map(one, ids))
-    else:
-        results = [one(i) for i in ids]
-    frame = frames.campaigns_frame([r for r in results if r is not None], as_of=now)
-    missing = sum(r is None for r in results)
+    if len(ids) <= 1:
+        return [one(i) for i in ids]
+    with ThreadPoolExecutor(max_workers=STATS_CONCURRENCY) as pool:
+        futures = [pool.submit(contextvars.copy_context().run, one, i) for i in ids]
+        return [f.result() for f in futures]
+
+
+def _campaigns_result(
+    records: Sequence[dict[str, Any] | None], *, now: datetime | None
+) -> pd.DataFrame:
+    frame = frames.campaigns_frame([r for r in records if r is not None], as_of=now)
+    missing = sum(r is None for r in records)
     if missing:
         frame.attrs.setdefault("dropped", {})["campaign not found"] = missing
     return frame
+
+
+def fetch_campaigns(
+    client: IpscapeClient,
+    campaign_ids: Sequence[int] = (),
+    *,
+    now: datetime | None = None,
+    within_s: float | None = None,
+) -> pd.DataFrame:
+    """Today's statistics of each campaign (every active one when ``campaign_ids`` is empty).
+
+    A campaign that disappeared between listing and asking (404) is left out and counted; any
+    other failure fails the whole feed so the poller keeps the last complete picture. When the
+    request budget cannot cover every campaign within ``within_s`` seconds, nothing is asked and
+    BudgetExhaustedError says so (the CLI's case; the dashboard uses CampaignRotation).
+    """
+    ids = list(campaign_ids) or active_campaign_ids(client)
+    per_minute = client.budget.per_minute
+    if within_s is not None and per_minute is not None:
+        allowed = int(per_minute * within_s / 60)
+        if len(ids) > allowed:
+            raise BudgetExhaustedError(
+                f"campaigns: {len(ids):,} campaigns need {len(ids):,} statistics requests; the "
+                f"request budget allows {allowed:,} in {within_s:.0f} s. Ask for one campaign "
+                "(--campaign ID) or raise [poll] max_requests_per_min",
+                operation="campaign_statistics",
+                per_minute=per_minute,
+            )
+    return _campaigns_result(_statistics(client, ids), now=now)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the campaign list each poll covers under the request budget."""
+
+    campaigns: int
+    per_poll: int
+    needed_per_min: float
+    granted_per_min: float
+    interval_s: float
+
+    @property
+    def complete(self) -> bool:
+        return self.per_poll >= self.campaigns
+
+    @property
+    def cycle_s(self) -> float:
+        """How often each campaign's statistics are refreshed."""
+        if self.complete or self.per_poll <= 0:
+            return self.interval_s
+        return self.interval_s * math.ceil(self.campaigns / self.per_poll)
+
+    def text(self) -> str | None:
+        """What a supervisor should know when the budget cannot keep every campaign fresh."""
+        if self.complete:
+            return None
+        minutes = self.cycle_s / 60
+        return (
+            f"{self.campaigns:,} campaigns at one poll every {self.interval_s:.0f} s need "
+            f"{self.needed_per_min:,.0f} requests/min; the request budget gives this feed "
+            f"{self.granted_per_min:,.0f}, so each poll refreshes {self.per_poll:,} of them and "
+            f"each campaign is refreshed about every {minutes:,.0f} min. List fewer campaigns "
+            "(campaigns = [...] in dashboard.toml) or raise [poll] max_requests_per_min."
+        )
+
+
+class CampaignRotation:
+    """The campaigns feed under the request budget.
+
+    Each poll lists the campaigns (unless dashboard.toml names them) and asks the statistics of
+    as many as the budget grants this feed, those refreshed longest ago first; the frame holds the
+    latest statistics of every campaign. With budget to spare that is every campaign every poll;
+    at 10,000 campaigns it is a rolling refresh that keeps to the budget instead of sending 10,000
+    requests every 10 s.
+    """
+
+    def __init__(
+        self,
+        client: IpscapeClient,
+        campaign_ids: Sequence[int],
+        *,
+        interval_s: float,
+        lane: str = "campaigns",
+    ) -> None:
+        self.client = client
+        self.campaign_ids = tuple(campaign_ids)
+        self.interval_s = interval_s
+        self.lane = lane
+        self._latest: dict[int, tuple[float, dict[str, Any]]] = {}
+        self.coverage: Coverage | None = None
+
+    def fetch(self, now: datetime | None = None) -> pd.DataFrame:
+        listing = 0 if self.campaign_ids else 1
+        ids = list(self.campaign_ids) or active_campaign_ids(self.client)
+        needed = (listing + len(ids)) * 60.0 / self.interval_s
+        # Asked with headroom, so retries and a slow minute do not eat into the next poll.
+        granted = min(self.client.budget.declare(self.lane, needed * DEMAND_HEADROOM), 1e12)
+        per_poll = max(1, math.floor(granted * self.interval_s / 60.0 + 1e-9) - listing)
+        never = float("-inf")
+        chosen = sorted(ids, key=lambda i: self._latest.get(i, (never,))[0])[:per_poll]
+        records = _statistics(self.client, chosen)
+        asked_at = _time.monotonic()
+        listed = set(ids)
+        for campaign_id, record in zip(chosen, records, strict=True):
+            if record is None:
+                self._latest.pop(campaign_id, None)
+            else:
+                self._latest[campaign_id] = (asked_at, record)
+        for gone in set(self._latest) - listed:
+            del self._latest[gone]
+        self.coverage = Coverage(
+            len(ids), min(per_poll, len(ids)), needed, granted, self.interval_s
+        )
+        latest = [self._latest[i][1] for i in ids if i in self._latest]
+        gone_now = [None] * sum(r is None for r in records)  # counted as "campaign not found"
+        return _campaigns_result([*latest, *gone_now], now=now)
 
 
 def fetch_agents(
@@ -108,15 +229,22 @@ def fetch_activity_items(
     lead_id: int | None = None,
     activity_type: str | None = None,
 ) -> list[dict[str, Any]]:
-    return list(
-        client.iter_activities(
+    """Every matching activity. A listing cut short (PaginationError) carries what was read in
+    ``partial``, for a caller that can safely keep it."""
+    items: list[dict[str, Any]] = []
+    try:
+        for item in client.iter_activities(
             campaign_id=campaign_id,
             lead_id=lead_id,
             created_from=since,
             created_to=until,
             activity_type=activity_type,
-        )
-    )
+        ):
+            items.append(item)
+    except PaginationError as exc:
+        exc.partial = items
+        raise
+    return items
 
 
 def fetch_feed(
@@ -129,13 +257,16 @@ def fetch_feed(
     until: datetime | None = None,
     timezone: str = "Australia/Sydney",
     now: datetime | None = None,
+    within_s: float | None = None,
 ) -> pd.DataFrame:
-    """One feed's frame, filtered. Activity feeds default to today (local midnight onwards)."""
+    """One feed's frame, filtered. Activity feeds default to today (local midnight onwards).
+    ``within_s`` is the time the whole fetch may take (its request budget is planned on it)."""
     if feed not in FEEDS:
         raise ValueError(f"unknown feed {feed!r}; choose one of {', '.join(FEEDS)}")
     now = now or datetime.now().astimezone()
     if feed == "campaigns":
-        return fetch_campaigns(client, [campaign_id] if campaign_id is not None else (), now=now)
+        ids = [campaign_id] if campaign_id is not None else ()
+        return fetch_campaigns(client, ids, now=now, within_s=within_s)
     if feed == "agents":
         return fetch_agents(client, campaign_id=campaign_id, now=now)
     if since is None and lead_id is None:

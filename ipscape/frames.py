@@ -918,3 +918,23 @@ FEED_BUILDERS: dict[str, Callable[..., pd.DataFrame]] = {
     "dial-attempts": dial_attempts_frame,
     "activities": activities_frame,
 }
+
+
+# Fields that identify a listed item, by feed: activities, dial attempts, campaigns, agents.
+_IDENTITY_FIELDS = ("activityId", "attemptId", "campaignId", "agentId")
+
+
+def item_identity(item: object) -> tuple[str, str] | None:
+    """What identifies a listed item (its id field and value), or None when it has none.
+
+    Pagination uses it to tell a page of new items from a page of ones already seen, and the
+    activity window to merge a call's newer version over the older."""
+    if not isinstance(item, Mapping):
+        return None
+    data = item.get("data")
+    for record in (data, item) if isinstance(data, Mapping) else (item,):
+        for name in _IDENTITY_FIELDS:
+            value = record.get(name)
+            if value not in (None, "") and not isinstance(value, Mapping | list | bool):
+                return (name, str(value))
+    return None

@@ -3,9 +3,11 @@
 Every page reads snapshots from here, never from the client, so upstream load does not grow with
 viewers (DESIGN rule 1): a feed is fetched at most once per interval whatever the number of
 readers. A reader that finds the data expired gets the previous snapshot while one background
-thread refreshes it (stale-while-revalidate); only a reader with nothing at all to show waits, and
-then for the one fetch already in flight (cachetools' ``condition``). A failed refresh keeps the
-last good frame, says why in user-safe words, and backs off before the next try (stale-if-error).
+thread refreshes it (stale-while-revalidate); only a reader with nothing at all to show waits, a
+bounded moment, for the one fetch in flight. A failed refresh keeps the last good frame, says why
+in user-safe words, and backs off before the next try (stale-if-error). Every refresh runs in a
+request scope (``ipscape.client.request_scope``): its feed's lane of the request budget and a
+deadline for the whole poll, so a tenant that trickles or loops cannot hold a feed.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import pandas as pd
-from cachetools import LRUCache, TLRUCache, TTLCache, cached
+from cachetools import LRUCache, TTLCache, cached
 
 from ipscape import feeds, frames
-from ipscape.client import IpscapeClient
-from ipscape.config import DashboardConfig
-from ipscape.errors import RateLimitedError, user_message
+from ipscape.budget import RequestBudget
+from ipscape.client import IpscapeClient, request_scope
+from ipscape.config import DashboardConfig, PollConfig
+from ipscape.errors import ApiTimeoutError, PaginationError, RateLimitedError, user_message
 from ipscape.history import HistoryStore, ResilientHistory, SQLiteHistory
 from ipscape.settings import Settings
 
@@ -49,6 +52,23 @@ MEDIA_CACHE_BYTES = 64 * 1024 * 1024
 CLOSE_JOIN_S = 2.0
 # A reader that finds data past stale waits this long for the refresh it started (real seconds).
 IDLE_REFRESH_WAIT_S = 3.0
+# A reader with nothing to show waits this long for the first fetch, then shows "waiting".
+FIRST_DATA_WAIT_S = 10.0
+# A refresh still running this long past its poll deadline is given up as stuck.
+STUCK_GRACE_S = 5.0
+# Activities dated further ahead than this (tenant clock trouble) are held apart: counted, shown
+# in drill-down, but never the incremental cursor, which would otherwise ask for the future.
+FUTURE_TOLERANCE_S = 300.0
+MAX_QUARANTINE_ITEMS = 1000
+# The request-budget lane of drill-down queries and media, and the share of the budget kept for it.
+QUERY_LANE = "queries"
+QUERY_SHARE = 0.1
+
+
+def poll_deadline_s(timeout_s: float, poll: PollConfig) -> float:
+    """How long one poll may take: three whole requests' deadlines (a request's is twice the
+    timeout), and never less than the shortest interval, so a big first fetch can finish."""
+    return max(6 * timeout_s, min(poll.campaigns_s, poll.agents_s, poll.activities_s))
 
 
 def utc_from_timestamp(seconds: float) -> datetime:
@@ -96,24 +116,16 @@ class Snapshot:
         return self.fetched_at is not None
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    """The cache value: whether the refresh worked and until when nobody needs to ask again."""
-
-    ok: bool
-    at: float
-    expires: float
-
-
-def _outcome_expiry(_key: object, outcome: _Outcome, _now: float) -> float:
-    return outcome.expires
-
-
 class Poller:
-    """One feed: a TTL (plus jitter) cache of one frame with single flight and stale-if-error.
+    """One feed: a frame refreshed at most once per interval (plus jitter), by one background
+    thread at a time, with stale-if-error.
 
     ``fetch`` may raise anything: the poller never raises to a reader. ``on_fresh(frame, at)``
     runs on the refresh path after each good fetch (history appends live there, not on readers).
+    A refresh that runs past ``deadline_s`` (plus a grace) is given up: it is reported as "did not
+    answer in time" and a late result is dropped, so a stuck fetch never blocks the next one.
+    A fetch that fails with an error carrying a ``partial`` DataFrame (a listing cut short) shows
+    that frame with the error.
     """
 
     def __init__(
@@ -129,6 +141,8 @@ class Poller:
         on_fresh: Callable[[pd.DataFrame, datetime], None] | None = None,
         empty_frame: pd.DataFrame | None = None,
         rng: random.Random | None = None,
+        deadline_s: float | None = None,
+        first_wait_s: float = FIRST_DATA_WAIT_S,
     ) -> None:
         if interval_s <= 0 or jitter_s < 0 or error_backoff_s <= 0:
             raise ValueError("interval_s and error_backoff_s must be > 0, jitter_s >= 0")
@@ -137,61 +151,60 @@ class Poller:
         self.jitter_s = float(jitter_s)
         self.error_backoff_s = float(error_backoff_s)
         self.error_backoff_max_s = max(float(error_backoff_max_s), self.error_backoff_s)
+        self.deadline_s = deadline_s
+        self.first_wait_s = first_wait_s
         self._fetch = fetch
         self._clock = clock
         self._on_fresh = on_fresh
         self._rng = rng or random.Random()
         self._empty = empty_frame if empty_frame is not None else pd.DataFrame()
         self._cond = threading.Condition()
-        # One key per poller; the TLRU cache gives each outcome its own expiry (interval + jitter
-        # after success, the current backoff after a failure).
-        self._cache: TLRUCache = TLRUCache(maxsize=1, ttu=_outcome_expiry, timer=clock)
-        self._load = cached(self._cache, key=lambda: feed, lock=self._cond, condition=self._cond)(
-            self._refresh_once
-        )
         self._frame: pd.DataFrame | None = None
         self._fetched_at: float | None = None
         self._error: str | None = None
         self._error_at: float | None = None
         self._failures = 0
         self._version = 0
+        # When (on ``clock``) the next refresh is due, and when the last one ended.
+        self._due_at = float("-inf")
+        self._ended_at: float | None = None
         self._worker: threading.Thread | None = None
+        self._worker_started = 0.0  # time.monotonic(): a stuck worker is judged in real time
+        self._generation = 0  # a worker whose generation is not current has been given up
         self._closed = False
 
     # -- readers -------------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """The latest data; starts (at most one) refresh when it is due. Never raises."""
         with self._cond:
-            outcome = self._cache.get(self.feed)
-            if outcome is not None and outcome.at > self._clock() + 1:
-                # The wall clock stepped back: don't let an expiry in the future pin the data.
-                self._cache.pop(self.feed, None)
-                outcome = None
-            if outcome is not None or self._closed:
+            started = self._start_if_due_locked()
+            if self._closed:
                 return self._snapshot_locked()
-            if self._fetched_at is not None or self._error is not None:
-                started = self._start_worker_locked()
-                if started and self._error is None and self._is_stale_locked():
-                    # Nobody has looked for a while: the data is past stale, but a refresh is
-                    # usually a moment away. Wait briefly for it rather than flash "STALE".
-                    version = self._version
-                    self._cond.wait_for(
-                        lambda: self._version != version or self._error is not None,
-                        timeout=IDLE_REFRESH_WAIT_S,
-                    )
-                return self._snapshot_locked()
-        # Nothing to show yet: wait for the single fetch (ours or the one in flight).
-        self._load()
-        with self._cond:
+            if self._fetched_at is None and self._error is None:
+                # Nothing to show yet: wait a bounded moment for the first fetch, then say so.
+                self._cond.wait_for(
+                    lambda: self._fetched_at is not None or self._error is not None,
+                    timeout=self.first_wait_s,
+                )
+            elif started and self._error is None and self._is_stale_locked():
+                # Nobody has looked for a while: the data is past stale, but a refresh is
+                # usually a moment away. Wait briefly for it rather than flash "STALE".
+                version = self._version
+                self._cond.wait_for(
+                    lambda: self._version != version or self._error is not None,
+                    timeout=IDLE_REFRESH_WAIT_S,
+                )
             return self._snapshot_locked()
 
     def refresh(self) -> Snapshot:
-        """Fetch now, ignoring the TTL (joins a fetch already in flight instead of adding one)."""
+        """Fetch now, ignoring the interval (joins a fetch already in flight instead of adding
+        one) and wait for it, at most its deadline."""
         with self._cond:
-            if not self._closed:
-                self._cache.pop(self.feed, None)
-        if not self._closed:
-            self._load()
+            if not self._closed and not self._running_locked():
+                self._start_locked()
+            worker = self._worker
+        if worker is not None:
+            worker.join(None if self.deadline_s is None else self.deadline_s + STUCK_GRACE_S)
         with self._cond:
             return self._snapshot_locked()
 
@@ -221,53 +234,96 @@ class Poller:
         self.join(CLOSE_JOIN_S)
 
     # -- refresh path --------------------------------------------------------------------------
-    def _start_worker_locked(self) -> bool:
-        """Start a background refresh unless one is running; True if this call started it."""
-        if self._worker is not None and self._worker.is_alive():
+    def _start_if_due_locked(self) -> bool:
+        """Start a refresh when one is due and none is running; True if this call started it."""
+        if self._closed:
             return False
-        self._worker = threading.Thread(target=self._load, name=f"poller-{self.feed}", daemon=True)
-        self._worker.start()
+        now = self._clock()
+        if self._ended_at is not None and self._ended_at > now + 1:
+            # The wall clock stepped back: don't let a due time in the future pin the data.
+            self._due_at = now
+        if self._running_locked() or now < self._due_at:
+            return False
+        self._start_locked()
         return True
 
-    def _refresh_once(self) -> _Outcome:
+    def _running_locked(self) -> bool:
+        """True while a worker runs; a worker past its deadline is given up here."""
+        worker = self._worker
+        if worker is None or not worker.is_alive():
+            return False
+        if self.deadline_s is None:
+            return True
+        if time.monotonic() - self._worker_started < self.deadline_s + STUCK_GRACE_S:
+            return True
+        self._generation += 1  # whatever it returns later is dropped
+        self._worker = None
+        self._fail_locked(
+            ApiTimeoutError(f"{self.feed}: the refresh did not finish within its deadline")
+        )
+        log.warning("%s: refresh still running past its deadline; given up", self.feed)
+        return False
+
+    def _start_locked(self) -> None:
+        self._generation += 1
+        self._worker = threading.Thread(
+            target=self._run, args=(self._generation,), name=f"poller-{self.feed}", daemon=True
+        )
+        self._worker_started = time.monotonic()
+        self._worker.start()
+
+    def _run(self, generation: int) -> None:
         started = self._clock()
         try:
             frame = self._fetch()
             if not isinstance(frame, pd.DataFrame):
                 raise TypeError(f"{self.feed} fetch returned {type(frame).__name__}")
         except Exception as exc:  # a poller never raises to a page
-            return self._record_failure(exc)
-        now = self._clock()
+            with self._cond:
+                if generation == self._generation:
+                    partial = getattr(exc, "partial", None)
+                    if isinstance(partial, pd.DataFrame):
+                        self._publish_locked(partial)
+                    self._fail_locked(exc)
+                    self._cond.notify_all()
+            return
         with self._cond:
-            self._frame = frame
-            self._fetched_at = now
+            if generation != self._generation:
+                log.info("%s: a refresh given up earlier returned; dropped", self.feed)
+                return
+            now = self._publish_locked(frame)
             self._error = None
             self._error_at = None
             self._failures = 0
-            self._version += 1
+            self._ended_at = now
+            self._due_at = now + self.interval_s + self._rng.uniform(0, self.jitter_s)
+            self._cond.notify_all()
         if self._on_fresh is not None:
             try:
                 self._on_fresh(frame, utc_from_timestamp(now))
             except Exception as exc:  # history trouble must not cost the live tiles
                 log.warning("%s: after-refresh hook failed: %s", self.feed, user_message(exc))
-        ttl = self.interval_s + self._rng.uniform(0, self.jitter_s)
         log.debug("%s refreshed in %.2f s", self.feed, now - started)
-        return _Outcome(ok=True, at=now, expires=now + ttl)
 
-    def _record_failure(self, exc: Exception) -> _Outcome:
+    def _publish_locked(self, frame: pd.DataFrame) -> float:
+        now = self._clock()
+        self._frame = frame
+        self._fetched_at = now
+        self._version += 1
+        return now
+
+    def _fail_locked(self, exc: Exception) -> None:
         now = self._clock()
         message = user_message(exc)
-        with self._cond:
-            self._failures += 1
-            backoff = min(
-                self.error_backoff_s * 2 ** (self._failures - 1), self.error_backoff_max_s
-            )
-            if isinstance(exc, RateLimitedError) and exc.retry_after_s:
-                backoff = max(backoff, min(exc.retry_after_s, self.error_backoff_max_s))
-            self._error = message
-            self._error_at = now
+        self._failures += 1
+        backoff = min(self.error_backoff_s * 2 ** (self._failures - 1), self.error_backoff_max_s)
+        if isinstance(exc, RateLimitedError) and exc.retry_after_s:
+            backoff = max(backoff, min(exc.retry_after_s, self.error_backoff_max_s))
+        self._error = message
+        self._error_at = now
+        self._ended_at = now
+        self._due_at = now + backoff
         log.warning("%s refresh failed (retry in %.0f s): %s", self.feed, backoff, message)
-        return _Outcome(ok=False, at=now, expires=now + backoff)
 
     def _is_stale_locked(self) -> bool:
         return (
@@ -299,22 +355,32 @@ class Poller:
 
 
 def _item_key(item: Mapping[str, Any]) -> object:
-    data = item.get("data") if isinstance(item, Mapping) else None
-    if isinstance(data, Mapping):
-        for field_name in ("activityId", "attemptId"):
-            value = data.get(field_name)
-            if value not in (None, ""):
-                return (field_name, str(value))
     # No id at all: keep it, keyed by its content, so it is counted rather than lost.
-    return ("raw", repr(item))
+    return frames.item_identity(item) or ("raw", repr(item))
+
+
+def _created_at(item: Mapping[str, Any]) -> datetime | None:
+    data = item.get("data") if isinstance(item, Mapping) else None
+    stamps = data.get("timestamps") if isinstance(data, Mapping) else None
+    created = stamps.get("created") if isinstance(stamps, Mapping) else None
+    if not created:
+        return None
+    if isinstance(created, str):
+        # The common, aware ISO form is read by the standard library a thousand times faster
+        # than the frames' general parser, which takes the rest (older naive forms).
+        try:
+            when = datetime.fromisoformat(created)
+        except ValueError:
+            when = None
+        if when is not None and when.tzinfo is not None:
+            return when
+    parsed = frames.parse_timestamp(created)
+    return None if parsed is None or pd.isna(parsed) else parsed.to_pydatetime()
 
 
 def _created_before(item: Mapping[str, Any], moment: datetime) -> bool:
-    data = item.get("data")
-    stamps = data.get("timestamps") if isinstance(data, Mapping) else None
-    created = stamps.get("created") if isinstance(stamps, Mapping) else None
-    parsed = frames.parse_timestamp(created) if created else None
-    return parsed is not None and not pd.isna(parsed) and parsed < moment
+    created = _created_at(item)
+    return created is not None and created < moment
 
 
 class ActivityWindow:
@@ -323,6 +389,9 @@ class ActivityWindow:
     Each fetch asks from (newest activity seen - overlap), or from the oldest call still open, so
     calls that change status after they were first seen are updated; items are merged by activity
     id, the newest version winning, and everything created before local midnight is dropped.
+    The cursor never starts after our own "now" (the tenant's clock as the collector sees it), and
+    an activity dated more than FUTURE_TOLERANCE_S ahead is quarantined: counted and listed in
+    drill-down, released into the window once its time has come, never used as the cursor.
     """
 
     def __init__(
@@ -334,6 +403,7 @@ class ActivityWindow:
         overlap_s: float = ACTIVITY_OVERLAP_S,
         open_lookback_s: float = OPEN_CALL_LOOKBACK_S,
         max_items: int = MAX_WINDOW_ITEMS,
+        future_tolerance_s: float = FUTURE_TOLERANCE_S,
     ) -> None:
         self._fetch_items = fetch_items
         self.timezone = timezone
@@ -341,8 +411,10 @@ class ActivityWindow:
         self.overlap_s = overlap_s
         self.open_lookback_s = open_lookback_s
         self.max_items = max_items
+        self.future_tolerance_s = future_tolerance_s
         self._lock = threading.Lock()
         self._items: dict[object, dict[str, Any]] = {}
+        self._future: dict[object, dict[str, Any]] = {}
         self._frame: pd.DataFrame | None = None
         self._midnight: datetime | None = None
         self._version = 0
@@ -352,7 +424,8 @@ class ActivityWindow:
 
     def next_since(self, now: float) -> datetime:
         """Where the next fetch starts. Measured on the tenant's own timestamps (the newest
-        activity seen), not on our clock, so a tenant whose clock differs loses nothing."""
+        activity seen), not on our clock, so a tenant whose clock differs a little loses nothing;
+        but never later than our now minus the overlap."""
         midnight = self.start_of_day(now)
         with self._lock:
             frame = self._frame
@@ -369,37 +442,74 @@ class ActivityWindow:
             ]
             if len(open_calls):
                 since = min(since, open_calls.min())
-        return max(since.to_pydatetime(), midnight)
+        latest = utc_from_timestamp(now) - timedelta(seconds=self.overlap_s)
+        return max(min(since.to_pydatetime(), latest), midnight)
 
     def fetch(self) -> pd.DataFrame:
-        """The poller's fetch: one incremental request, merged into today's window."""
+        """The poller's fetch: one incremental request, merged into today's window. A listing
+        cut short is merged as far as it was read and re-raised with the merged frame."""
         started = self._clock()
         since = self.next_since(started)
-        fresh = self._fetch_items(since)
+        cut_short: PaginationError | None = None
+        try:
+            fresh = self._fetch_items(since)
+        except PaginationError as exc:
+            cut_short = exc
+            fresh = exc.partial if isinstance(exc.partial, list) else []
         midnight = self.start_of_day(started)
+        horizon = utc_from_timestamp(started) + timedelta(seconds=self.future_tolerance_s)
         with self._lock:
             merged = dict(self._items)
+            future = dict(self._future)
             new_day = self._midnight is not None and self._midnight != midnight
         if new_day:
             merged = {k: v for k, v in merged.items() if not _created_before(v, midnight)}
-        for item in fresh:
+        # Quarantined items whose time has come join the window; newer versions replace them.
+        arrivals = [
+            v
+            for v in future.values()
+            if not _after(v, horizon) and not _created_before(v, midnight)
+        ]
+        future = {k: v for k, v in future.items() if _after(v, horizon)}
+        for item in [*arrivals, *fresh]:
             key = _item_key(item)
+            if _after(item, horizon):
+                future[key] = item
+                continue
+            future.pop(key, None)
             merged.pop(key, None)  # newest version wins, and moves to the young end
             merged[key] = item
+        if len(future) > MAX_QUARANTINE_ITEMS:
+            future = dict(list(future.items())[-MAX_QUARANTINE_ITEMS:])
         if len(merged) > self.max_items:
             merged = dict(list(merged.items())[-self.max_items :])
         frame = frames.activities_frame(list(merged.values()))
         with self._lock:
             self._items = merged
+            self._future = future
             self._frame = frame
             self._midnight = midnight
             self._version += 1
+        if cut_short is not None:
+            cut_short.partial = frame
+            raise cut_short
         return frame
 
     def items(self) -> tuple[int, list[dict[str, Any]]]:
         """(version, items) of the last good fetch, for the derived voicemail/transfer views."""
         with self._lock:
             return self._version, list(self._items.values())
+
+    def quarantined(self) -> pd.DataFrame:
+        """Activities dated too far in the future to trust, as an activities frame."""
+        with self._lock:
+            items = list(self._future.values())
+        return frames.activities_frame(items)
+
+
+def _after(item: Mapping[str, Any], moment: datetime) -> bool:
+    created = _created_at(item)
+    return created is not None and created > moment
 
 
 class _Derived:
@@ -441,7 +551,7 @@ def _ceil_minute(value: datetime | None) -> datetime | None:
 
 
 class LiveData:
-    """All pollers of one tenant for the whole process (hold it with ``st.cache_resource``)."""
+    """All pollers of one tenant for the whole process (one per process, whatever the viewers)."""
 
     def __init__(
         self,
@@ -460,15 +570,25 @@ class LiveData:
         base_url = getattr(settings, "base_url", "")
         self.source_label: str = "Demo data" if self.demo else (urlsplit(base_url).netloc or "")
         poll = config.poll
+        # A whole poll (every page, retry and statistics call) ends by this.
+        self.poll_deadline_s = poll_deadline_s(client.settings.timeout_s, poll)
         common = {
             "jitter_s": poll.jitter_s,
             "error_backoff_s": poll.error_backoff_s,
             "error_backoff_max_s": poll.error_backoff_max_s,
             "clock": self._clock,
+            "deadline_s": self.poll_deadline_s,
         }
+        # Drill-down and media share one lane with a modest reservation; the feeds say what they
+        # need after each poll, and the campaigns feed plans its statistics calls on its grant.
+        if client.budget.per_minute is not None:
+            client.budget.declare(QUERY_LANE, client.budget.per_minute * QUERY_SHARE)
+        self.campaign_rotation = feeds.CampaignRotation(
+            client, config.campaigns, interval_s=poll.campaigns_s
+        )
         self._campaigns = Poller(
             "campaigns",
-            lambda: feeds.fetch_campaigns(client, config.campaigns, now=self._now()),
+            self._scoped("campaigns", lambda: self.campaign_rotation.fetch(now=self._now())),
             interval_s=poll.campaigns_s,
             on_fresh=history.append_campaigns if history is not None else None,
             empty_frame=_empty("campaigns"),
@@ -476,7 +596,9 @@ class LiveData:
         )
         self._agents = Poller(
             "agents",
-            lambda: feeds.fetch_agents(client, now=self._now()),
+            self._scoped(
+                "agents", lambda: feeds.fetch_agents(client, now=self._now()), poll.agents_s
+            ),
             interval_s=poll.agents_s,
             on_fresh=history.append_agent_states if history is not None else None,
             empty_frame=_empty("agents"),
@@ -489,7 +611,7 @@ class LiveData:
         )
         self._activities = Poller(
             "activities",
-            self.window.fetch,
+            self._scoped("activities", self.window.fetch, poll.activities_s),
             interval_s=poll.activities_s,
             empty_frame=_empty("activities"),
             **common,
@@ -508,6 +630,25 @@ class LiveData:
             self._media, key=str, lock=self._media_lock, condition=self._media_lock
         )(client.get_media)
         self._closed = False
+
+    def _scoped(
+        self, lane: str, fetch: Callable[[], pd.DataFrame], interval_s: float | None = None
+    ) -> Callable[[], pd.DataFrame]:
+        """``fetch`` in its lane of the request budget, under the poll deadline; with
+        ``interval_s``, the lane's need is then declared from the requests this poll made."""
+        budget = self.client.budget
+
+        def run() -> pd.DataFrame:
+            before = budget.sent(lane)
+            try:
+                with request_scope(lane, self.poll_deadline_s):
+                    return fetch()
+            finally:
+                if interval_s is not None:
+                    made = budget.sent(lane) - before
+                    budget.declare(lane, feeds.DEMAND_HEADROOM * max(1, made) * 60.0 / interval_s)
+
+        return run
 
     def _now(self) -> datetime:
         return utc_from_timestamp(self._clock())
@@ -565,14 +706,20 @@ class LiveData:
         key = ("activities", campaign_id, lead_id, key_since, key_until, activity_type)
 
         def fetch() -> pd.DataFrame:
-            items = feeds.fetch_activity_items(
-                self.client,
-                since=key_since,
-                until=key_until,
-                campaign_id=campaign_id,
-                lead_id=lead_id,
-                activity_type=activity_type,
-            )
+            with request_scope(QUERY_LANE, self.poll_deadline_s):
+                try:
+                    items = feeds.fetch_activity_items(
+                        self.client,
+                        since=key_since,
+                        until=key_until,
+                        campaign_id=campaign_id,
+                        lead_id=lead_id,
+                        activity_type=activity_type,
+                    )
+                except PaginationError as exc:
+                    if isinstance(exc.partial, list):
+                        exc.partial = frames.activities_frame(exc.partial)
+                    raise
             return frames.activities_frame(items)
 
         snap = self._query_poller(key, "activities", fetch).snapshot()
@@ -591,9 +738,10 @@ class LiveData:
 
     def dial_attempts(self, lead_id: int | str) -> Snapshot:
         def fetch() -> pd.DataFrame:
-            items = feeds.fetch_activity_items(
-                self.client, lead_id=lead_id, activity_type="call.outbound"
-            )
+            with request_scope(QUERY_LANE, self.poll_deadline_s):
+                items = feeds.fetch_activity_items(
+                    self.client, lead_id=lead_id, activity_type="call.outbound"
+                )
             return frames.dial_attempts_frame(items)
 
         return self._query_poller(
@@ -618,7 +766,16 @@ class LiveData:
 
     def media(self, media: str | int) -> bytes:
         """Audio bytes (recording or voicemail), cached; raises ApiError when it cannot be had."""
-        return self._fetch_media(media)
+        with request_scope(QUERY_LANE, self.poll_deadline_s):
+            return self._fetch_media(media)
+
+    def quarantined_activities(self) -> pd.DataFrame:
+        """Today's activities dated too far ahead to trust (held out of every live view)."""
+        return self.window.quarantined()
+
+    def campaign_coverage(self) -> feeds.Coverage | None:
+        """How much of the campaign list each poll refreshes under the request budget."""
+        return self.campaign_rotation.coverage
 
     # -- budget and lifecycle ------------------------------------------------------------------
     def budget(self) -> pd.DataFrame:
@@ -707,7 +864,7 @@ def build_live(
     ``clock`` replaces the wall clock, e.g. with the embedded simulator's own time in the demo.
     The history opens on first use and never raises: a store that cannot open or write (a full
     disk, say) leaves the live tiles working and says why in its status."""
-    client = IpscapeClient(settings)
+    client = IpscapeClient(settings, budget=RequestBudget(config.poll.max_requests_per_min))
     history = ResilientHistory(
         lambda: SQLiteHistory(config.history.path, config.history.retention_days), clock=clock
     )

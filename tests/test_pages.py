@@ -106,7 +106,9 @@ def test_every_page_renders_without_exception_against_the_tenant(
     assert [t.value for t in at.title] == [PAGES[page]]
     assert any(c.startswith("updated ") for c in captions(at)), "every page shows its data age"
     footer = [c for c in captions(at) if c.startswith("tenant: ")]
-    assert footer and re.match(r"tenant: \d+ req/min, (\d+|--) ms", footer[0])
+    # What the dashboard costs the tenant, against the request budget (600/min by default).
+    cost = r"tenant: \d+ req/min of 600 allowed .*\d+ %.*, (\d+|--) ms"
+    assert footer and re.match(cost, footer[0])
     assert "Demo data" not in " ".join(m.value for m in at.markdown)
 
 

@@ -85,14 +85,13 @@ def _now_text(ctx: runtime.AppContext) -> str:
 
 
 def budget_text(ctx: runtime.AppContext) -> str:
-    """ "tenant: 14 req/min, 120 ms": what the dashboard costs the tenant right now."""
-    meter = getattr(ctx.live.client, "meter", None)
-    if meter is not None:
-        # The meter counts each request once; budget() rows share operations between feeds.
-        summary = meter.summary(60)
-        requests = sum(int(row.get("requests") or 0) for row in summary.values())
-    else:
-        requests = int(ctx.live.budget()["requests_last_min"].fillna(0).sum())
+    """ "tenant: 14 req/min of 600 allowed (2 %), 120 ms": what the dashboard costs the tenant
+    right now, against the request budget of dashboard.toml."""
+    client = ctx.live.client
+    # The meter counts each request once; budget() rows share operations between feeds.
+    requests = sum(int(row.get("requests") or 0) for row in client.meter.summary(60).values())
+    ceiling = client.budget.per_minute
+    share = f" of {ceiling:,.0f} allowed ({100 * requests / ceiling:.0f} %)" if ceiling else ""
     latencies = ctx.live.budget()["last_latency_ms"].dropna()
     latency = f"{latencies.max():.0f} ms" if len(latencies) else "-- ms"
     return f"tenant: {requests} req/min, {latency}"
