@@ -28,6 +28,8 @@ HERE = Path(__file__).parent
 WALL = HERE / "pages" / "wall.py"
 
 layout.configure_page()
+# Before anything reads st.secrets: a broken secrets file would read as "no sign-in, no tenant".
+auth.require_readable_secrets()
 
 kiosk = st.query_params.get("kiosk") == "1" and WALL.exists()
 
@@ -48,10 +50,10 @@ if WALL.exists():
         walls.append(st.Page("pages/wall.py", title="Wall", url_path="wall-home", default=True))
     pages.extend(walls)
 
-# A wall display shows no menu at all, nor does the sign-in screen; everyone else gets it across
-# the top (see above).
-signed_out = auth.auth_configured() and not auth.logged_in()
-page = st.navigation(pages, position="hidden" if kiosk or signed_out else "top")
-# Before the page runs and reads any data: sign-in (if configured), or a kiosk token for the wall.
+# A wall display shows no menu at all, nor do the sign-in and denied screens; everyone else gets
+# it across the top (see above).
+locked = not auth.still_allowed("page")
+page = st.navigation(pages, position="hidden" if kiosk or locked else "top")
+# Before the page runs and reads any data: sign-in or a kiosk token, when either is configured.
 auth.require_access("wall" if any(page is w for w in walls) else "page")
 page.run()

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ipscape import charts
-from ui import layout, tiles, views
+from ui import auth, layout, tiles, views
 from ui.glossary import glossary
 
 ctx = layout.page_start("Agents")
@@ -11,7 +11,7 @@ words = glossary(ctx.tz)
 VISIBLE = ["Flag", "Agent", "State", "Time in state", "Pause reason", "Campaigns"]
 
 
-@st.fragment(run_every=ctx.config.poll.agents_s)
+@auth.live_fragment(ctx.config.poll.agents_s)
 def live_agents() -> None:
     agents, campaigns = ctx.live.agents(), ctx.live.campaigns()
     tiles.render_freshness(agents, ctx.tz)

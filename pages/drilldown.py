@@ -7,7 +7,7 @@ bookmarked; clicking a campaign bar filters by it; the CSV export is exactly the
 import streamlit as st
 
 from ipscape import charts
-from ui import layout, tiles, views
+from ui import auth, layout, tiles, views
 from ui.glossary import glossary
 
 ctx = layout.page_start("Drill-down")
@@ -75,7 +75,7 @@ def _options(current: object, known: dict) -> list:
 
 # An analysis view, not a wall tile: it refreshes once a minute at most, so a table being read,
 # a row being selected or a CSV being downloaded is not pulled away every few seconds.
-@st.fragment(run_every=max(60.0, ctx.config.poll.activities_s))
+@auth.live_fragment(max(60.0, ctx.config.poll.activities_s))
 def drilldown() -> None:
     notes = _load_from_url()
     for note in notes:

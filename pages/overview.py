@@ -4,7 +4,7 @@ import streamlit as st
 
 from ipscape.charts import format_count, format_duration
 from ipscape.status import UNKNOWN
-from ui import layout, tiles, views
+from ui import auth, layout, tiles, views
 from ui.glossary import glossary
 
 ctx = layout.page_start("Overview")
@@ -12,7 +12,7 @@ words = glossary(ctx.tz)
 thresholds = ctx.config.thresholds
 
 
-@st.fragment(run_every=ctx.config.poll.campaigns_s)
+@auth.live_fragment(ctx.config.poll.campaigns_s)
 def live_overview() -> None:
     campaigns, agents, voicemail = ctx.live.campaigns(), ctx.live.agents(), ctx.live.voicemail()
     k = views.kpis(

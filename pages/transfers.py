@@ -3,14 +3,14 @@
 import streamlit as st
 
 from ipscape import charts
-from ui import layout, tiles, views
+from ui import auth, layout, tiles, views
 from ui.glossary import glossary
 
 ctx = layout.page_start("Transfers")
 words = glossary(ctx.tz)
 
 
-@st.fragment(run_every=ctx.config.poll.activities_s)
+@auth.live_fragment(ctx.config.poll.activities_s)
 def live_transfers() -> None:
     transfers = ctx.live.transfers()
     tiles.render_freshness(transfers, ctx.tz)

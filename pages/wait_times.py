@@ -3,14 +3,14 @@
 import streamlit as st
 
 from ipscape import charts
-from ui import layout, tiles, views
+from ui import auth, layout, tiles, views
 from ui.glossary import glossary
 
 ctx = layout.page_start("Wait times")
 words = glossary(ctx.tz)
 
 
-@st.fragment(run_every=ctx.config.poll.campaigns_s)
+@auth.live_fragment(ctx.config.poll.campaigns_s)
 def live_now() -> None:
     campaigns = ctx.live.campaigns()
     tiles.render_freshness(campaigns, ctx.tz)

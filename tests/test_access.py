@@ -7,8 +7,10 @@ AppTest cannot complete an OIDC flow, but Streamlit 1.67 lets a test seed ``st.u
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,8 @@ from typing import Any
 
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
+from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+from streamlit.testing.v1 import AppTest, local_script_runner
 
 from ipscape.simulator import RunningSimulator
 from tests.app_support import point_app_at
@@ -40,35 +43,52 @@ SIGNED_IN = {"is_logged_in": True, "email": "supervisor@example.com", "name": "S
 
 
 @pytest.mark.parametrize(
-    ("kind", "auth", "logged_in", "tokens", "token", "expected"),
+    ("kind", "auth", "logged_in", "tokens", "given", "expected"),
     [
-        # unconfigured demo: open
-        ("page", False, False, (), None, "open"),
-        ("wall", False, False, (), None, "open"),
-        # sign-in configured
-        ("page", True, False, (), None, "sign_in"),
-        ("page", True, True, (), None, "open"),
-        ("wall", True, False, (), None, "sign_in"),
-        ("wall", True, True, (), None, "open"),
-        # kiosk tokens: the wall only, and only the right one
-        ("wall", False, False, (TOKEN,), TOKEN, "open"),
-        ("wall", False, False, (TOKEN,), None, "denied"),
-        ("wall", False, False, (TOKEN,), OTHER_TOKEN, "denied"),
-        ("wall", True, False, (TOKEN,), TOKEN, "open"),
-        ("wall", True, False, (TOKEN,), OTHER_TOKEN, "denied"),
-        ("wall", True, False, (TOKEN,), None, "sign_in"),
-        ("wall", True, True, (TOKEN,), None, "open"),
-        ("page", True, False, (TOKEN,), TOKEN, "sign_in"),
-        ("wall", False, False, (OTHER_TOKEN, TOKEN), TOKEN, "open"),
-        ("wall", False, False, (TOKEN,), TOKEN[:-1], "denied"),
-        ("wall", False, False, (TOKEN,), "", "denied"),
+        # unconfigured demo: open, whatever the URL says
+        ("page", False, False, (), (), "open"),
+        ("wall", False, False, (), (), "open"),
+        ("page", False, False, (), (TOKEN,), "open"),
+        # sign-in configured: pages need it; a token is no way round it
+        ("page", True, False, (), (), "sign_in"),
+        ("page", True, True, (), (), "open"),
+        ("wall", True, False, (), (), "sign_in"),
+        ("wall", True, True, (), (), "open"),
+        ("wall", True, False, (), (TOKEN,), "sign_in"),
+        ("page", True, False, (TOKEN,), (TOKEN,), "sign_in"),
+        ("page", True, True, (TOKEN,), (), "open"),
+        # ... and a valid kiosk token opens the wall, a wrong or repeated one is refused
+        ("wall", True, False, (TOKEN,), (TOKEN,), "open"),
+        ("wall", True, False, (TOKEN,), (OTHER_TOKEN,), "denied"),
+        ("wall", True, False, (TOKEN,), (), "sign_in"),
+        ("wall", True, True, (TOKEN,), (), "open"),
+        ("wall", True, False, (TOKEN,), (TOKEN, TOKEN), "denied"),
+        # kiosk tokens without sign-in: every page and the wall need one valid token
+        ("wall", False, False, (TOKEN,), (TOKEN,), "open"),
+        ("page", False, False, (TOKEN,), (TOKEN,), "open"),
+        ("wall", False, False, (TOKEN,), (), "denied"),
+        ("page", False, False, (TOKEN,), (), "denied"),
+        ("wall", False, False, (TOKEN,), (OTHER_TOKEN,), "denied"),
+        ("page", False, False, (TOKEN,), (OTHER_TOKEN,), "denied"),
+        ("wall", False, False, (OTHER_TOKEN, TOKEN), (TOKEN,), "open"),
+        ("wall", False, False, (TOKEN,), (TOKEN[:-1],), "denied"),
+        ("wall", False, False, (TOKEN,), ("",), "denied"),
+        # a repeated token= is refused, not "the last one wins"
+        ("page", False, False, (TOKEN,), (OTHER_TOKEN, TOKEN), "denied"),
+        ("wall", False, False, (TOKEN,), (TOKEN, TOKEN), "denied"),
+        ("page", False, True, (TOKEN,), (), "denied"),  # st.user without sign-in means nothing
     ],
 )
 def test_access_policy(
-    kind: Any, auth: bool, logged_in: bool, tokens: tuple[str, ...], token: Any, expected: str
+    kind: Any,
+    auth: bool,
+    logged_in: bool,
+    tokens: tuple[str, ...],
+    given: tuple[str, ...],
+    expected: str,
 ) -> None:
     assert (
-        decide(kind, auth_configured=auth, logged_in=logged_in, kiosk_tokens=tokens, token=token)
+        decide(kind, auth_configured=auth, logged_in=logged_in, kiosk_tokens=tokens, given=given)
         == expected
     )
 
@@ -87,7 +107,9 @@ def tenant(
         st.cache_resource.clear()
 
 
-def app(*, auth: bool = False, user: dict[str, Any] | None = None, **query: str) -> AppTest:
+def app(
+    *, auth: bool = False, user: dict[str, Any] | None = None, **query: str | list[str]
+) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     if auth:
         at.secrets["auth"] = dict(AUTH)
@@ -214,6 +236,214 @@ def test_a_revoked_token_stops_working_without_a_restart(
     wall.run()
     assert [e.value for e in wall.error] == [DENIED]
     assert shows_no_data(wall)
+
+
+# --- kiosk tokens guard every page, not only the wall -------------------------------------
+
+# Where tenant data can be had: the dashboard's routes, and a page file run on its own
+# (Streamlit's v1 multipage fallback on a process's first run, see dashboard.py).
+ROUTES = {
+    "/": (APP, None, {}),
+    "/agents?kiosk=1": (APP, "pages/agents.py", {"kiosk": "1"}),
+    "/drilldown": (APP, "pages/drilldown.py", {"window": "today"}),
+    "/wall?kiosk=1": (APP, None, {"kiosk": "1", "rotate": "0"}),
+    "pages/voicemail.py alone": (str(ROOT / "pages" / "voicemail.py"), None, {}),
+    "pages/wall.py alone": (str(ROOT / "pages" / "wall.py"), None, {"kiosk": "1"}),
+}
+
+
+def open_route(route: str, **query: str | list[str]) -> AppTest:
+    script, page, params = ROUTES[route]
+    at = AppTest.from_file(script, default_timeout=60)
+    at.query_params.update({**params, **query})
+    at.run()
+    if page is not None and not at.error:
+        at.switch_page(page).run()
+    return at
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+@pytest.mark.parametrize(
+    "given", [None, OTHER_TOKEN, [OTHER_TOKEN, TOKEN], [TOKEN, TOKEN]], ids=str
+)
+def test_with_kiosk_tokens_every_route_needs_one_valid_token(
+    tenant: RunningSimulator, app_env: Path, route: str, given: str | list[str] | None
+) -> None:
+    with_tokens(app_env, TOKEN)
+    at = open_route(route, **({} if given is None else {"token": given}))
+    assert not at.exception
+    assert [e.value for e in at.error] == [DENIED], route
+    assert shows_no_data(at)
+    assert tenant.stats()["total"] == 0
+    assert TOKEN not in everything_rendered(at)
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_with_kiosk_tokens_a_valid_token_opens_every_route(
+    tenant: RunningSimulator, app_env: Path, route: str
+) -> None:
+    with_tokens(app_env, OTHER_TOKEN, TOKEN)
+    at = open_route(route, token=TOKEN)
+    assert not at.exception
+    assert DENIED not in [e.value for e in at.error]
+    assert not shows_no_data(at), route
+    assert TOKEN not in everything_rendered(at)
+
+
+def test_a_token_holder_keeps_access_through_the_menu_until_the_token_is_deleted(
+    tenant: RunningSimulator, app_env: Path
+) -> None:
+    with_tokens(app_env, TOKEN)
+    at = app(token=TOKEN)
+    at.run()
+    assert at.metric
+    # The menu's links drop the query string: this session's token still counts ...
+    at.query_params.clear()
+    at.switch_page("pages/agents.py").run()
+    assert not at.error and at.metric
+    # ... and is checked again on every run.
+    with_tokens(app_env, OTHER_TOKEN)
+    at.switch_page("pages/overview.py").run()
+    assert [e.value for e in at.error] == [DENIED] and shows_no_data(at)
+
+
+def test_with_sign_in_a_token_opens_the_wall_but_no_page(
+    tenant: RunningSimulator, app_env: Path
+) -> None:
+    with_tokens(app_env, TOKEN)
+    at = app(auth=True, token=TOKEN)
+    at.run()
+    assert [t.value for t in at.title] == ["Sign in"] and shows_no_data(at)
+    wall = app(auth=True, kiosk="1", token=TOKEN, rotate="0")
+    wall.run()
+    assert not wall.error and wall.metric
+
+
+# --- revocation reaches an open page at its next refresh -----------------------------------
+
+
+def rerun_fragments(at: AppTest) -> AppTest:
+    """Rerun only the page's fragments, as their run_every timers do in a browser: the script
+    above them (and its access check) does not run. AppTest has no call for this, so the
+    rerun request it sends is given the fragment ids the page registered."""
+    ids = list(at._fragment_storage._fragments)
+    assert ids, "the page registered no fragment"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            local_script_runner,
+            "RerunData",
+            functools.partial(RerunData, fragment_id_queue=ids, is_fragment_scoped_rerun=True),
+        )
+        return at.run()
+
+
+@pytest.mark.parametrize(
+    ("route", "query"),
+    [
+        ("wall", {"kiosk": "1", "rotate": "0"}),
+        ("agents", {}),
+        ("voicemail", {}),
+        ("drilldown", {"window": "today"}),
+    ],
+)
+def test_a_deleted_token_blanks_an_open_page_at_its_next_refresh(
+    tenant: RunningSimulator, app_env: Path, route: str, query: dict[str, str]
+) -> None:
+    with_tokens(app_env, TOKEN)
+    script = "wall" if route == "wall" else route
+    at = AppTest.from_file(str(ROOT / "pages" / f"{script}.py"), default_timeout=60)
+    at.query_params.update({**query, "token": TOKEN})
+    at.run()
+    assert at.metric or at.dataframe, "the page shows data"
+    # A refresh alone (the script above the fragments does not run) still shows data ...
+    rerun_fragments(at)
+    assert not at.exception and not at.error
+    assert at.metric or at.dataframe, "the fragments redrew the data"
+    # ... until the supervisor deletes the token: the next refresh shows the denied screen.
+    with_tokens(app_env, OTHER_TOKEN)
+    rerun_fragments(at)
+    assert not at.exception
+    assert [e.value for e in at.error] == [DENIED]
+    assert shows_no_data(at)
+
+
+def test_an_open_demo_page_closes_when_kiosk_tokens_are_added(
+    tenant: RunningSimulator, app_env: Path
+) -> None:
+    # An open demo page, then the administrator adds kiosk tokens: the open page closes too.
+    at = AppTest.from_file(str(ROOT / "pages" / "overview.py"), default_timeout=60)
+    at.run()
+    assert at.metric
+    with_tokens(app_env, TOKEN)
+    rerun_fragments(at)
+    assert [e.value for e in at.error] == [DENIED] and shows_no_data(at)
+
+
+# --- a broken secrets file stops every page -------------------------------------------------
+
+BROKEN_LINE = 'note = "this string never ends'
+
+
+def write_secrets(root: Path, *sections: dict[str, dict[str, str]], broken: bool) -> Path:
+    path = root / ".streamlit" / "secrets.toml"
+    path.parent.mkdir(exist_ok=True)
+    lines = []
+    for section in sections:
+        for name, values in section.items():
+            lines.append(f"[{name}]")
+            lines.extend(f"{key} = {json.dumps(value)}" for key, value in values.items())
+    if broken:
+        lines.append(BROKEN_LINE)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def unescaped(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_a_secrets_file_that_does_not_parse_stops_every_route(
+    tenant: RunningSimulator, app_env: Path, route: str
+) -> None:
+    # A complete [auth] section, and one unterminated string further down.
+    path = write_secrets(app_env.parent, {"auth": AUTH}, broken=True)
+    at = open_route(route)
+    assert not at.exception
+    (error,) = [unescaped(e.value) for e in at.error]
+    line = len(path.read_text().splitlines())
+    assert f"The secrets file {path} does not parse (at line {line}, column" in error
+    assert shows_no_data(at)
+    assert tenant.stats()["total"] == 0
+    page = everything_rendered(at)
+    for value in (*AUTH.values(), "this string never ends"):
+        assert value not in page and value not in unescaped(page)
+
+
+def test_a_broken_secrets_file_with_the_tenant_in_it_does_not_start_the_demo(
+    app_env: Path, simulator: RunningSimulator
+) -> None:
+    tenant_section = {
+        "IPSCAPE_BASE_URL": simulator.api_root,
+        "IPSCAPE_API_TOKEN": simulator.token,
+        "IPSCAPE_SECRET_KEY_1": simulator.keys[0],
+    }
+    write_secrets(app_env.parent, {"ipscape": tenant_section}, broken=True)
+    at = app()
+    at.run()
+    assert not at.exception
+    assert [e for e in at.error if "does not parse" in e.value]
+    assert shows_no_data(at)
+    assert "Demo data" not in everything_rendered(at)
+    assert simulator.stats()["total"] == 0
+
+
+def test_a_secrets_file_that_parses_is_used_as_before(app_env: Path) -> None:
+    write_secrets(app_env.parent, {"auth": AUTH}, broken=False)
+    at = app()
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
 
 
 # --- hardening defaults -----------------------------------------------------------------------

@@ -100,7 +100,7 @@ def budget_text(ctx: runtime.AppContext) -> str:
 def page_footer(ctx: runtime.AppContext) -> None:
     """The tenant budget and where the settings came from, refreshed with the fastest feed."""
 
-    @st.fragment(run_every=ctx.config.poll.campaigns_s)
+    @auth.live_fragment(ctx.config.poll.campaigns_s)
     def footer() -> None:
         st.divider()
         st.caption(

@@ -708,7 +708,7 @@ def render() -> None:
             st.caption(tiles.plain(" · ".join(notes)))
 
     # Each redraw reads cached snapshots and view models only: no upstream requests.
-    @st.fragment(run_every=board_tick_s(params.rotate_s))
+    @auth.live_fragment(board_tick_s(params.rotate_s), page_kind="wall")
     def board() -> None:
         render_board(live, config, params)
 
