@@ -147,8 +147,9 @@ class RequestBudget:
                 state = self._lane_locked(lane)
                 now = self._clock()
                 self._refill(state, now)
-                if state.tokens >= 1.0 or self.per_minute is None:
-                    state.tokens -= 1.0
+                # (a hair under one counts: float refills must not stall a waiter forever)
+                if state.tokens >= 1.0 - 1e-9 or self.per_minute is None:
+                    state.tokens = max(0.0, state.tokens - 1.0)
                     state.sent += 1
                     self._sent.append(now)
                     while self._sent and self._sent[0] < now - 60.0:
@@ -163,7 +164,7 @@ class RequestBudget:
                     operation=lane,
                     per_minute=self.per_minute,
                 )
-            self._sleep(min(wait, 1.0))
+            self._sleep(min(max(wait, 0.001), 1.0))
 
     def sent(self, lane: str) -> int:
         """How many requests ``lane`` has made so far (a counter: subtract two readings)."""
