@@ -14,6 +14,10 @@ ctx = layout.page_start("Drill-down")
 words = glossary(ctx.tz)
 PARAMS = ("campaign", "agent", "lead", "window", "type")
 KEYS = {name: f"dd_{name}" for name in PARAMS}
+FUTURE_NOTE = (
+    "The tenant dated these more than 5 minutes after its own now (a clock problem on its side). "
+    "They are kept out of the live views and of the incremental fetch until their time comes."
+)
 
 
 def _load_from_url() -> list[str]:
@@ -201,6 +205,12 @@ def drilldown() -> None:
         raw = rows["raw"].iloc[selected[0]]
         with st.expander("Raw data of the selected activity", expanded=True):
             st.json(raw if raw is not None else {})
+
+    future = ctx.live.quarantined_activities()
+    if len(future):
+        with st.expander(f"{len(future)} activities dated in the future, held apart"):
+            st.caption(tiles.plain(FUTURE_NOTE))
+            st.dataframe(views.activities_table(future, ctx.tz), hide_index=True, width="stretch")
 
     if filters.lead is not None:
         st.subheader(f"Dial attempts of lead {filters.lead}")

@@ -70,6 +70,10 @@ def live_overview() -> None:
             snapshot=voicemail,
         )
     tiles.render_freshness(campaigns, ctx.tz)
+    coverage = ctx.live.campaign_coverage()
+    if coverage is not None and coverage.text():
+        # The request budget cannot refresh every campaign every poll: say how stale rows get.
+        st.warning(tiles.plain(coverage.text()), icon="📉")
 
     levels = views.campaign_levels(campaigns.frame, thresholds, memory)
     table = views.overview_table(campaigns.frame, levels)
