@@ -13,12 +13,18 @@ app hands to Streamlit; these check what a viewer's browser ends up with:
    lets them reach the browser: not the HTML, the URL, any request the browser makes, any
    response body, websocket frame, console message, cookie or web storage, the voicemail
    audio, the CSV download, nor the server's log.
+3. A tenant whose state, campaign and agent names are Markdown images and links pointing at a
+   server of the test's own makes no browser fetch from it and puts no <img>/<a> to it in the
+   DOM, on any page or the wall; a played voicemail is an <audio> with a data: source, not a
+   /media URL that could be fetched without the session.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.server
 import re
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -409,7 +415,8 @@ def test_canary_credentials_never_reach_the_browser_or_the_log(
             assert seen.contains("websocket frames received", "live tenant")
             assert seen.contains("response bodies", "<html")
             assert seen.contains("CSV download", "\n")
-            assert [u for u in seen.request_urls if "/media/" in u], "the voicemail audio loaded"
+            audio = pages["voicemail"].locator("audio").first.get_attribute("src") or ""
+            assert audio.startswith("data:audio/"), "the voicemail audio loaded, inline"
             assert sim.stats()["total"] > 0, "the dashboard talked to the canary tenant"
             seen.assert_clean(server, "healthy pages")
 
@@ -431,5 +438,134 @@ def test_canary_credentials_never_reach_the_browser_or_the_log(
                 url for url in seen.request_urls if not url.startswith((server.url, "data:"))
             ]
             assert not elsewhere, f"the browser requested other hosts: {elsewhere[:5]}"
+        finally:
+            context.close()
+
+
+# --- 3. Markdown in vendor names: no fetch, no link ---------------------------------------------
+
+PIXEL = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d49444154789c63"
+    "f8ffff3f0005fe02fea7d6a4b10000000049454e44ae426082"
+)
+MARKDOWN_PAGES = {
+    "overview": "/",
+    "wait times": "/wait-times",
+    "agents": "/agents",
+    "voicemail": "/voicemail",
+    "transfers": "/transfers",
+    "drill-down": "/drilldown?window=today",
+    **{f"wall {view}": f"/?kiosk=1&rotate=0&view={view}" for view in
+       ("overview", "agents", "voicemail", "transfers")},
+}  # fmt: skip
+# Elements of the page that point at the pixel server (an image, a link, any source).
+POINTING_AT = """(host) => Array.from(document.querySelectorAll("[src], [href], [srcset]"))
+  .map((el) => (el.closest("[data-testid]") || el).getAttribute("data-testid") + ": " +
+    el.outerHTML.slice(0, 200))
+  .filter((html) => html.includes(host))"""
+
+
+class PixelServer:
+    """An image and link target on 127.0.0.1: counts every request it gets."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        seen = self.requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                seen.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.send_header("Content-Length", str(len(PIXEL)))
+                self.end_headers()
+                self.wfile.write(PIXEL)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.host = f"127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> PixelServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def pixel() -> Iterator[PixelServer]:
+    with PixelServer() as server:
+        yield server
+
+
+def test_markdown_in_vendor_names_fetches_nothing_and_links_nowhere(
+    browser: Browser,
+    sim_factory: Callable[..., RunningSimulator],
+    tmp_path: Path,
+    pixel: PixelServer,
+) -> None:
+    image = f"![x](http://{pixel.host}/pixel.png)"
+    link = f"[Click](http://{pixel.host}/link)"
+    bare = f"http://{pixel.host}/bare"
+    # Two agents report these as their states; campaigns and agents carry them as names.
+    sim = sim_factory(extra_names=(image, link, bare), campaigns=6, agents=12, calls_per_day=1500)
+    with running_dashboard(sim.api_root, tmp_path) as server:
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        try:
+            # The pixel server sees what a browser fetches (else zero requests would prove
+            # nothing).
+            control = context.new_page()
+            control.goto(f"{server.url}/_stcore/health")
+            control.evaluate(
+                "(src) => document.body.insertAdjacentHTML('beforeend', `<img src=\"${src}\">`)",
+                f"http://{pixel.host}/control.png",
+            )
+            control.wait_for_function(
+                "Array.from(document.images).every((i) => i.complete)", timeout=5_000
+            )
+            assert pixel.requests == ["/control.png"]
+            control.close()
+            pixel.requests.clear()
+
+            pages = {}
+            for where, path in MARKDOWN_PAGES.items():
+                page = context.new_page()
+                page.goto(server.url + path, wait_until="commit")
+                pages[where] = page
+            for where, page in pages.items():
+                wait_for_text(page, HEALTHY, where)
+
+            # The custom states are tiles on the Agents page, their labels the literal text,
+            # and the names are the State filter's options.
+            agents = pages["agents"]
+            agents.bring_to_front()
+            agents.wait_for_function(
+                """(states) => {
+                    const shown = Array.from(
+                        document.querySelectorAll('[data-testid="stMetricLabel"]'),
+                        (el) => el.textContent.replaceAll("\\u2060", "").trim());
+                    return states.every((s) => shown.includes(s));
+                }""",
+                arg=[image, link],
+                timeout=WITHIN_MS,
+            )
+            agents.get_by_role("combobox", name="State").click()
+            agents.get_by_role("option", name=image).wait_for(timeout=WITHIN_MS)
+            play_first_voicemail(pages["voicemail"])
+            audio = pages["voicemail"].locator("audio").first.get_attribute("src") or ""
+            assert audio.startswith("data:audio/"), audio[:40]
+
+            pages["overview"].wait_for_timeout(SETTLE_MS)
+            for where, page in pages.items():
+                for frame in page.frames:
+                    pointing = frame.evaluate(POINTING_AT, pixel.host)
+                    assert not pointing, f"{where}: elements point at the pixel server: {pointing}"
+            assert pixel.requests == [], f"the browser fetched {pixel.requests}"
         finally:
             context.close()

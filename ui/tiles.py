@@ -20,12 +20,18 @@ from ipscape.status import UNKNOWN, Level, LevelMemory
 from ui.views import level_of_status
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+# Streamlit's Markdown (remark-gfm) turns bare URLs and e-mail addresses into links after
+# escapes are undone, so no escape stops it: an invisible word joiner inside each trigger
+# (U+2060 after "http:", "www" and "@") does, and reads the same.
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?<=@)", re.IGNORECASE)
+WORD_JOINER = "\u2060"
 LEVEL_MEMORY_KEY = "_level_memory"
 
 
 def plain(text: object) -> str:
-    """Text that Streamlit's Markdown shows literally (for our own messages in st.error etc.)."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """Text that Streamlit's Markdown shows literally: no formatting, link, image, directive or
+    autolink (for vendor strings and our own messages in st.error, labels etc.)."""
+    return _MD_SPECIAL.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, str(text)))
 
 
 def format_age(seconds: float | None) -> str:
