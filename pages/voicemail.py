@@ -1,14 +1,15 @@
 """Voicemail: the backlog per campaign, the oldest one waiting, and a player for each.
 
-Audio is fetched server-side through the client (LiveData.media) and handed to st.audio as
-bytes, so the browser gets it from this dashboard and never sees the tenant URL or credentials.
+Audio is fetched server-side through the client (LiveData.media) and sent inline to this
+session only (views.audio_player_html), so the browser never sees the tenant URL or credentials,
+and no /media URL exists that could be fetched without a session.
 """
 
 import streamlit as st
 
 from ipscape import charts
 from ipscape.errors import IpscapeError, user_message
-from ui import layout, tiles, views
+from ui import auth, layout, tiles, views
 from ui.glossary import glossary
 
 ctx = layout.page_start("Voicemail")
@@ -16,7 +17,7 @@ words = glossary(ctx.tz)
 EMPTY = "No voicemail waiting"
 
 
-@st.fragment(run_every=ctx.config.poll.activities_s)
+@auth.live_fragment(ctx.config.poll.activities_s)
 def live_backlog() -> None:
     voicemail = ctx.live.voicemail()
     tiles.render_freshness(voicemail, ctx.tz)
@@ -71,7 +72,7 @@ def live_backlog() -> None:
     )
 
 
-@st.fragment
+@auth.live_fragment()
 def player() -> None:
     """Not on a timer: a refresh must not restart the audio someone is listening to."""
     voicemail = ctx.live.voicemail()
@@ -99,7 +100,7 @@ def player() -> None:
     except IpscapeError as exc:
         st.error(tiles.plain(f"Could not load this voicemail: {user_message(exc)}"))
         return
-    st.audio(audio, format=views.audio_format(audio))
+    st.html(views.audio_player_html(audio))
 
 
 live_backlog()

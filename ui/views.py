@@ -6,6 +6,7 @@ st.dataframe sorts them correctly, and an unknown value reads "--" instead of an
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
@@ -304,6 +305,18 @@ def audio_format(data: bytes) -> str:
     if data[:3] == b"ID3" or data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
         return "audio/mpeg"
     return "audio/wav"
+
+
+def audio_player_html(data: bytes) -> str:
+    """An <audio> element that carries the recording itself as a data: URI.
+
+    st.audio would serve the bytes at a /media/<hash> URL that anyone holding the link can
+    fetch without a session, and that outlives the viewer's visit; inline, the audio goes only
+    to the session that may see it, over its own websocket. Only our MIME constants and base64
+    characters reach the markup.
+    """
+    source = f"data:{audio_format(data)};base64,{base64.b64encode(data).decode('ascii')}"
+    return f'<audio controls preload="auto" src="{source}"></audio>'
 
 
 # --- transfers ---------------------------------------------------------------------------------
