@@ -100,7 +100,7 @@ def live_agents() -> None:
     )
 
 
-@st.fragment(run_every=max(60.0, ctx.config.poll.agents_s))
+@auth.live_fragment(max(60.0, ctx.config.poll.agents_s))
 def trend() -> None:
     if ctx.live.history is None:
         return

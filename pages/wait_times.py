@@ -37,7 +37,7 @@ def live_now() -> None:
         st.caption(tiles.plain(words["calls_waiting"]))
 
 
-@st.fragment(run_every=max(60.0, ctx.config.poll.campaigns_s))
+@auth.live_fragment(max(60.0, ctx.config.poll.campaigns_s))
 def trend() -> None:
     st.subheader("Today", help=words["times"])
     if ctx.live.history is None:

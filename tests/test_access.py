@@ -381,9 +381,6 @@ def test_an_open_demo_page_closes_when_kiosk_tokens_are_added(
 
 # The agents and wait-times trend() fragments are still bare @st.fragment: their owner moves
 # them to auth.live_fragment, then this set empties.
-PENDING_BARE_FRAGMENTS = {("agents.py", "trend"), ("wait_times.py", "trend")}
-
-
 def test_every_live_part_re_checks_access() -> None:
     """No bare @st.fragment outside ui/auth.py: each would refresh past a revoked token."""
     bare = set()
@@ -400,7 +397,7 @@ def test_every_live_part_re_checks_access() -> None:
                     target = decorator.func if isinstance(decorator, ast.Call) else decorator
                     if isinstance(target, ast.Attribute) and target.attr == "fragment":
                         bare.add((path.name, node.name))
-    assert bare <= PENDING_BARE_FRAGMENTS, sorted(bare - PENDING_BARE_FRAGMENTS)
+    assert not bare, sorted(bare)
 
 
 # --- a broken secrets file stops every page -------------------------------------------------

@@ -94,7 +94,7 @@ def budget_text(ctx: runtime.AppContext) -> str:
     share = f" of {ceiling:,.0f} allowed ({100 * requests / ceiling:.0f} %)" if ceiling else ""
     latencies = ctx.live.budget()["last_latency_ms"].dropna()
     latency = f"{latencies.max():.0f} ms" if len(latencies) else "-- ms"
-    return f"tenant: {requests} req/min, {latency}"
+    return f"tenant: {requests} req/min{share}, {latency}"
 
 
 def page_footer(ctx: runtime.AppContext) -> None:
