@@ -285,6 +285,7 @@ class Poller:
                     if isinstance(partial, pd.DataFrame):
                         self._publish_locked(partial)
                     self._fail_locked(exc)
+                    self._worker = None
                     self._cond.notify_all()
             return
         with self._cond:
@@ -297,12 +298,16 @@ class Poller:
             self._failures = 0
             self._ended_at = now
             self._due_at = now + self.interval_s + self._rng.uniform(0, self.jitter_s)
-            self._cond.notify_all()
         if self._on_fresh is not None:
+            # Before readers are woken: whoever saw the new data also sees its history.
             try:
                 self._on_fresh(frame, utc_from_timestamp(now))
             except Exception as exc:  # history trouble must not cost the live tiles
                 log.warning("%s: after-refresh hook failed: %s", self.feed, user_message(exc))
+        with self._cond:
+            if generation == self._generation:
+                self._worker = None  # done: the next due refresh may start at once
+            self._cond.notify_all()
         log.debug("%s refreshed in %.2f s", self.feed, now - started)
 
     def _publish_locked(self, frame: pd.DataFrame) -> float:

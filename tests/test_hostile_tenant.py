@@ -42,8 +42,9 @@ T = TypeVar("T")
 # A call must come back within this many seconds: far above every deadline here (1-4 s), so
 # only a hang fails it.
 HANG = 60.0
-# The CLI child may use this much memory at its peak (pandas and httpx loaded: ~120 MiB).
-CLI_PEAK_MIB = 400
+# The CLI child may use this much memory at its peak (pandas and httpx loaded: 130-480 MiB as
+# measured here, by load); the naive client passes 2 GiB against the same tenant.
+CLI_PEAK_MIB = 1024
 
 
 @pytest.fixture
