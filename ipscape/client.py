@@ -70,8 +70,10 @@ MAX_STALLED_PAGES = 3
 # Media downloads at once, on their own pool: a slow one must not hold a poll's connection.
 MEDIA_CONCURRENCY = 2
 _IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-# Control characters, spaces and backslashes never belong in a link we follow.
+# Control characters, spaces and backslashes never belong in a link as sent, nor control
+# characters in what its percent-escapes decode to (a CR LF in a cursor is a header injection).
 _UNSAFE_LINK = re.compile(r"[\x00-\x20\x7f\\]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -225,19 +227,6 @@ def parse_json(content: bytes, operation: str) -> Any:
         ) from exc
 
 
-@dataclass(frozen=True)
-class Reply:
-    """A successful answer, read whole under its cap."""
-
-    status_code: int
-    headers: httpx.Headers
-    content: bytes
-
-    @property
-    def text(self) -> str:
-        return self.content.decode("utf-8", errors="replace")
-
-
 def format_timestamp(value: datetime) -> str:
     """ipSCAPE's own form: ISO 8601 with a colon-less offset, in UTC."""
     if value.tzinfo is None:
@@ -334,7 +323,7 @@ class IpscapeClient:
         import yaml
 
         try:
-            reply = self._send(
+            content = self._send(
                 "discovery",
                 "GET",
                 self.settings.base_url + "/platform-api.yaml",
@@ -349,7 +338,7 @@ class IpscapeClient:
             return None
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         try:
-            return yaml.load(reply.text, Loader=loader)
+            return yaml.load(content.decode("utf-8", errors="replace"), Loader=loader)
         except (yaml.YAMLError, RecursionError, ValueError):
             log.warning("the tenant's platform-api.yaml does not parse; using the default paths")
             return None
@@ -359,7 +348,7 @@ class IpscapeClient:
         """Resolve an operation path or a payload link against the API root, never doubling it,
         and never outside it: another host, ``..`` segments or control characters are refused."""
         text = str(path_or_uri)
-        if _UNSAFE_LINK.search(text) or _UNSAFE_LINK.search(unquote(text)):
+        if _UNSAFE_LINK.search(text) or _CONTROL.search(unquote(text)):
             raise ResponseFormatError(
                 "the tenant sent a link with control characters or spaces; not followed"
             )
@@ -396,9 +385,9 @@ class IpscapeClient:
         json: Any = None,
         max_bytes: int = MAX_JSON_BYTES,
         http: httpx.Client | None = None,
-    ) -> Reply:
+    ) -> bytes:
         """One logical request: budget, deadline, key fallback, retries, error mapping, and the
-        body read under ``max_bytes``. Returns a 2xx reply."""
+        body read under ``max_bytes``. Returns the body of a 2xx answer."""
         scope = _scope.get()
         lane = scope.lane if scope is not None else DEFAULT_LANE
         poll_deadline = scope.deadline if scope is not None else None
@@ -467,7 +456,7 @@ class IpscapeClient:
                 operation, status, latency, None if status < 400 else f"HTTP {status}"
             )
             if status < 300:
-                return Reply(status, response.headers, content)
+                return content
             if 300 <= status < 400:
                 raise RedirectError(
                     f"{operation}: the tenant redirected us (HTTP {status}); not followed",
@@ -561,8 +550,7 @@ class IpscapeClient:
     ) -> Any:
         op = self.operations()[name]
         target = url or self._url(op.format(**(path_params or {})))
-        reply = self._send(name, op.method, target, params=params, json=body)
-        return parse_json(reply.content, name)
+        return parse_json(self._send(name, op.method, target, params=params, json=body), name)
 
     def _pages(self, name: str, params: Mapping[str, Any] | None = None) -> Iterator[list[Any]]:
         """Pages of ``items``, following ``metadata.nextUri`` until it is null or missing.
@@ -679,12 +667,9 @@ class IpscapeClient:
                 "media: other downloads are still running; try again", operation="media"
             )
         try:
-            reply = self._send(
-                "media", "GET", url, max_bytes=MAX_MEDIA_BYTES, http=self._media_http
-            )
+            return self._send("media", "GET", url, max_bytes=MAX_MEDIA_BYTES, http=self._media_http)
         finally:
             self._media_slots.release()
-        return reply.content
 
     def create_lead(self, body: Mapping[str, Any]) -> dict[str, Any]:
         return self._object("create_lead", self._json("create_lead", body=dict(body)))

@@ -10,7 +10,6 @@ each request (``deadline_scope``); outside a scope nothing changes.
 
 from __future__ import annotations
 
-import os
 import time
 import urllib.request
 from collections.abc import Iterable, Iterator
@@ -130,7 +129,7 @@ def environment_proxy(url: str) -> str | None:
     proxies = urllib.request.getproxies_environment()
     if not proxies or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
         return None
-    return proxies.get(parts.scheme) or proxies.get("all") or os.environ.get("ALL_PROXY") or None
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 def make_transport(base_url: str, limits: httpx.Limits) -> httpx.BaseTransport:

@@ -279,6 +279,7 @@ def test_a_deeply_nested_json_body_is_a_format_error_and_the_cli_says_so_in_one_
         "/v3.0/activities/%2e%2e/%2e%2e/%2e%2e/admin",
         "../../admin",
         "/v3.0/activities?cursor=\n1",
+        "/v3.0/activities?cursor=1%0D%0AX-Injected:%201",  # CR LF once decoded
         "/v3.0/act\x00ivities",
         "//elsewhere.example/v3.0/activities",
         "http://elsewhere.example/platform-api/v3.0/activities",
@@ -301,6 +302,8 @@ def test_links_inside_the_api_root_are_followed_as_given(tenant):
             tenant.api_root + "/v3.0/activities?cursor=abc"
         )
         assert client._url("/platform-api/v3.0/media/7") == tenant.api_root + "/v3.0/media/7"
+        # An encoded space in a cursor is data, not a control character.
+        assert client._url("/v3.0/activities?cursor=a%20b").endswith("?cursor=a%20b")
 
 
 def test_a_media_id_that_climbs_out_of_the_api_root_is_refused(tenant):
