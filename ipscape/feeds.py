@@ -180,7 +180,8 @@ class CampaignRotation:
         listing = 0 if self.campaign_ids else 1
         ids = list(self.campaign_ids) or active_campaign_ids(self.client)
         needed = (listing + len(ids)) * 60.0 / self.interval_s
-        # Asked with headroom, so retries and a slow minute do not eat into the next poll.
+        # Asked with headroom, so retries and a slow minute do not eat into the next poll; an
+        # unlimited budget grants infinity, capped so the arithmetic below stays finite.
         granted = min(self.client.budget.declare(self.lane, needed * DEMAND_HEADROOM), 1e12)
         per_poll = max(1, math.floor(granted * self.interval_s / 60.0 + 1e-9) - listing)
         never = float("-inf")

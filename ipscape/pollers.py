@@ -299,7 +299,7 @@ class Poller:
             self._ended_at = now
             self._due_at = now + self.interval_s + self._rng.uniform(0, self.jitter_s)
         if self._on_fresh is not None:
-            # Before readers are woken: whoever saw the new data also sees its history.
+            # Before waiting readers are woken, so one that waited for new data sees its history.
             try:
                 self._on_fresh(frame, utc_from_timestamp(now))
             except Exception as exc:  # history trouble must not cost the live tiles
