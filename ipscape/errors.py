@@ -164,3 +164,29 @@ def user_message(exc: BaseException) -> str:
     if isinstance(exc, IpscapeError):
         return str(exc)
     return f"Unexpected error: {type(exc).__name__}."
+
+
+# Kinds for operators (health and metrics labels): few, fixed, never tenant text.
+_KINDS: tuple[tuple[type[BaseException], str], ...] = (
+    (AuthenticationError, "auth"),
+    (RateLimitedError, "rate_limited"),
+    (RedirectError, "redirect"),
+    (NotFoundError, "not_found"),
+    (ServerError, "server"),
+    (ApiStatusError, "status"),
+    (ApiTimeoutError, "timeout"),
+    (ApiConnectionError, "unreachable"),
+    (BudgetExhaustedError, "budget"),
+    (ResponseTooLargeError, "too_large"),
+    (PaginationError, "pagination"),
+    (ResponseFormatError, "format"),
+    (ConfigError, "config"),
+)
+
+
+def error_kind(exc: BaseException) -> str:
+    """A short, fixed label for what went wrong ("timeout", "auth", ...; "internal" for a bug)."""
+    for kind, label in _KINDS:
+        if isinstance(exc, kind):
+            return label
+    return "internal"

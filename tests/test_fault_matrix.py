@@ -58,8 +58,9 @@ from streamlit.testing.v1 import AppTest
 
 from ipscape import frames
 from ipscape.client import USER_AGENT, IpscapeClient, RetryPolicy, make_http_client
+from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, PollConfig
-from ipscape.pollers import LiveData, ManualClock, Snapshot
+from ipscape.pollers import LiveData, Snapshot
 from ipscape.settings import Settings, demo_settings
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from tests.app_support import point_app_at

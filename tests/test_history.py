@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from ipscape.clock import ManualClock
 from ipscape.history import HistoryStore, SQLiteHistory
-from ipscape.pollers import ManualClock
 
 T0 = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)
 

@@ -20,9 +20,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ipscape.client import IpscapeClient
+from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, HistoryConfig
 from ipscape.history import ResilientHistory, SQLiteHistory
-from ipscape.pollers import LiveData, ManualClock
+from ipscape.pollers import LiveData
 from ipscape.settings import settings_from_mapping
 from ipscape.simulator import RunningSimulator
 from tests.app_support import point_app_at

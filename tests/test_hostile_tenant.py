@@ -24,6 +24,7 @@ import pytest
 
 from ipscape.budget import RequestBudget
 from ipscape.client import IpscapeClient, request_scope
+from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, PollConfig
 from ipscape.errors import (
     ApiTimeoutError,
@@ -33,7 +34,7 @@ from ipscape.errors import (
     ResponseTooLargeError,
 )
 from ipscape.operations import DEFAULT_OPERATIONS
-from ipscape.pollers import LiveData, ManualClock, Poller
+from ipscape.pollers import LiveData, Poller
 from ipscape.settings import Settings
 from tests.hostile_tenant import KEY, TOKEN, HostileTenant, gzip_bomb
 

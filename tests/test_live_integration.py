@@ -17,10 +17,12 @@ import httpx
 import pytest
 
 from ipscape import feeds, frames
+from ipscape.activities import OPEN_CALL_LOOKBACK_S
 from ipscape.client import IpscapeClient, RetryPolicy, make_http_client
+from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, HistoryConfig, PollConfig
 from ipscape.history import SQLiteHistory
-from ipscape.pollers import OPEN_CALL_LOOKBACK_S, LiveData, ManualClock, build_live
+from ipscape.pollers import LiveData, build_live
 from ipscape.settings import demo_settings
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
 

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
+from ipscape.activities import ActivityWindow
+from ipscape.clock import ManualClock
 from ipscape.errors import RateLimitedError, ServerError
-from ipscape.pollers import ActivityWindow, ManualClock, Poller
+from ipscape.pollers import Poller
 
 INTERVAL = 10.0
 

@@ -17,8 +17,9 @@ from hypothesis import strategies as st_h
 
 from ipscape import feeds
 from ipscape.client import IpscapeClient
+from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, PollConfig, WallConfig, load_config
-from ipscape.pollers import LiveData, ManualClock
+from ipscape.pollers import LiveData
 from ipscape.settings import settings_from_mapping
 from ipscape.simulator import RunningSimulator
 from ipscape.wall import (
