@@ -32,7 +32,9 @@ import pandas as pd
 __all__ = [
     "FEED_BUILDERS",
     "FEED_COLUMNS",
+    "KNOWN_ACTIVITY_TYPES",
     "activities_frame",
+    "activity_id",
     "agents_frame",
     "campaigns_frame",
     "dial_attempts_frame",
@@ -157,6 +159,9 @@ _INT64_MAX = 2**63 - 1
 _EXACT_FLOAT_INT = 2**53
 _EMPTY: dict[str, Any] = {}  # shared, never written to
 _OUTBOUND = "call.outbound"
+# The activity types the typed columns describe in full; any other type is known only by its
+# raw data (drill-down shows it).
+KNOWN_ACTIVITY_TYPES = ("call.inbound", _OUTBOUND)
 
 
 # ---------------------------------------------------------------- scalar conversions (slow path)
@@ -782,6 +787,15 @@ def activities_frame(items: Iterable[object]) -> pd.DataFrame:
         },
         dropped_,
     )
+
+
+def activity_id(item: object) -> int | None:
+    """The ``activity_id`` the activity builders give ``item``, None when they would drop it
+    (not an object, no data object, no usable id), so callers can key items as the frames do."""
+    if not isinstance(item, dict):
+        return None
+    data = item.get("data")
+    return _integer(data.get("activityId")) if isinstance(data, dict) else None
 
 
 def voicemail_frame(items: Iterable[object]) -> pd.DataFrame:

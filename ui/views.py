@@ -18,6 +18,7 @@ import pandas as pd
 
 from ipscape.charts import age_seconds, format_count, is_unknown
 from ipscape.config import Thresholds
+from ipscape.frames import KNOWN_ACTIVITY_TYPES
 from ipscape.history import HistoryStatus
 from ipscape.states import grouped_states, state_counts
 from ipscape.status import ALERT, OK, UNKNOWN, WARN, Level, LevelMemory
@@ -436,7 +437,8 @@ def sort_activities(activities: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-KNOWN_TYPES = ("call.inbound", "call.outbound")
+# The drill-down type filter offers these; the list itself lives with the frames.
+KNOWN_TYPES = KNOWN_ACTIVITY_TYPES
 MAX_TABLE_ROWS = 10_000
 
 
@@ -444,7 +446,7 @@ def unknown_types(activities: pd.DataFrame) -> list[str]:
     if activities.empty:
         return []
     types = activities["type"].astype("string").dropna().unique()
-    return sorted(str(t) for t in types if t not in KNOWN_TYPES)
+    return sorted(str(t) for t in types if t not in KNOWN_ACTIVITY_TYPES)
 
 
 def dial_summary(attempts: pd.DataFrame) -> pd.DataFrame:
