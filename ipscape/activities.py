@@ -1,13 +1,25 @@
-"""Today's activities, fetched incrementally (see `ActivityWindow`)."""
+"""Today's activities, fetched incrementally (see `ActivityWindow`).
+
+A refresh costs in proportion to what is new (DESIGN rule 4): only the items of the latest fetch
+are parsed (``frames.activities_frame`` and friends over that batch), then merged into the typed
+day frames held here with a few vectorised passes (``isin`` over the ids, one ``concat``). The raw
+JSON is not kept once parsed, except for the activity types the typed columns do not describe
+(drill-down shows their raw data) and the few activities held in quarantine.
+
+Measured with ``python -m benchmarks.activities_refresh``.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ipscape import feeds, frames
@@ -25,11 +37,32 @@ MAX_WINDOW_ITEMS = 200_000
 # in drill-down, but never the incremental cursor, which would otherwise ask for the future.
 FUTURE_TOLERANCE_S = 300.0
 MAX_QUARANTINE_ITEMS = 1000
+# pyarrow-backed string columns gain a chunk or two at every merge (concat keeps the chunks);
+# past this many a column is combined into one, so filters and takes on it stay fast.
+MAX_CHUNKS = 64
+
+# The transfer's "from" side is its parent activity's (see frames.transfers_frame).
+_FROM_PARENT = {
+    "from_agent": "agent_name",
+    "from_agent_id": "agent_id",
+    "from_campaign": "campaign_name",
+    "from_campaign_id": "campaign_id",
+}
 
 
-def _item_key(item: Mapping[str, Any]) -> object:
-    # No id at all: keep it, keyed by its content, so it is counted rather than lost.
-    return frames.item_identity(item) or ("raw", repr(item))
+@dataclass(frozen=True)
+class ActivityUpdate:
+    """The window after a fetch. Frames are never changed once published: share them freely.
+
+    ``activities``, ``voicemail`` and ``transfers`` hold the same rows the frame builders would
+    give over the latest version of every activity in today's window (``raw`` aside: it is None
+    for the known types); ``changed`` holds the activity rows this fetch added or changed, for
+    the history store."""
+
+    activities: pd.DataFrame
+    voicemail: pd.DataFrame
+    transfers: pd.DataFrame
+    changed: pd.DataFrame
 
 
 def _created_at(item: Mapping[str, Any]) -> datetime | None:
@@ -56,15 +89,24 @@ def _created_before(item: Mapping[str, Any], moment: datetime) -> bool:
     return created is not None and created < moment
 
 
+def _after(item: Mapping[str, Any], moment: datetime) -> bool:
+    created = _created_at(item)
+    return created is not None and created > moment
+
+
 class ActivityWindow:
     """Today's activities, fetched incrementally: only what was created since the last fetch.
 
     Each fetch asks from (newest activity seen - overlap), or from the oldest call still open, so
-    calls that change status after they were first seen are updated; items are merged by activity
-    id, the newest version winning, and everything created before local midnight is dropped.
+    calls that change status after they were first seen are updated; activities are merged by id,
+    the newest version winning (and moving to the young end, which the cap keeps), and everything
+    created before local midnight is dropped when the day turns.
     The cursor never starts after our own "now" (the tenant's clock as the collector sees it), and
     an activity dated more than FUTURE_TOLERANCE_S ahead is quarantined: counted and listed in
     drill-down, released into the window once its time has come, never used as the cursor.
+
+    One fetch merges at a time (a second waits for the first's merge); readers on other threads
+    get the latest published `ActivityUpdate`.
     """
 
     def __init__(
@@ -85,12 +127,17 @@ class ActivityWindow:
         self.open_lookback_s = open_lookback_s
         self.max_items = max_items
         self.future_tolerance_s = future_tolerance_s
-        self._lock = threading.Lock()
-        self._items: dict[object, dict[str, Any]] = {}
-        self._future: dict[object, dict[str, Any]] = {}
-        self._frame: pd.DataFrame | None = None
+        self._merge_lock = threading.Lock()  # one merge at a time
+        self._lock = threading.Lock()  # guards the published state below
+        self._held = _Day.empty()
+        self._update: ActivityUpdate | None = None
+        # Quarantined items stay raw JSON: at most MAX_QUARANTINE_ITEMS of them, and they must
+        # enter the window exactly as the tenant sent them once their time comes.
+        self._future: dict[int, dict[str, Any]] = {}
         self._midnight: datetime | None = None
-        self._version = 0
+        # Records the builders left out today, by frame and reason. An unusable item sent again
+        # within the overlap is counted again: these are counts of what arrived, not of items.
+        self._dropped: dict[str, Counter[str]] = {}
 
     def start_of_day(self, now: float) -> datetime:
         return feeds.start_of_day(utc_from_timestamp(now), self.timezone)
@@ -101,26 +148,26 @@ class ActivityWindow:
         but never later than our now minus the overlap."""
         midnight = self.start_of_day(now)
         with self._lock:
-            frame = self._frame
-        if frame is None or not len(frame) or "created_at" not in frame.columns:
+            update = self._update
+        frame = None if update is None else update.activities
+        if frame is None or not len(frame):
             return midnight
-        newest = frame["created_at"].max()
+        created = frame["created_at"]
+        newest = created.max()
         if pd.isna(newest):
             return midnight
         since = newest - pd.Timedelta(seconds=self.overlap_s)
-        if "hangup_at" in frame.columns:
-            open_calls = frame.loc[frame["hangup_at"].isna(), "created_at"].dropna()
-            open_calls = open_calls[
-                open_calls >= newest - pd.Timedelta(seconds=self.open_lookback_s)
-            ]
-            if len(open_calls):
-                since = min(since, open_calls.min())
+        open_calls = created[frame["hangup_at"].isna()]
+        open_calls = open_calls[open_calls >= newest - pd.Timedelta(seconds=self.open_lookback_s)]
+        if len(open_calls):
+            since = min(since, open_calls.min())
         latest = utc_from_timestamp(now) - timedelta(seconds=self.overlap_s)
         return max(min(since.to_pydatetime(), latest), midnight)
 
-    def fetch(self) -> pd.DataFrame:
-        """The poller's fetch: one incremental request, merged into today's window. A listing
-        cut short is merged as far as it was read and re-raised with the merged frame."""
+    def fetch(self) -> ActivityUpdate:
+        """The collector's fetch: one incremental request, merged into today's window. A listing
+        cut short (PaginationError) is merged as far as it was read and re-raised with the
+        `ActivityUpdate` as its ``partial``."""
         started = self._clock()
         since = self.next_since(started)
         cut_short: PaginationError | None = None
@@ -129,49 +176,17 @@ class ActivityWindow:
         except PaginationError as exc:
             cut_short = exc
             fresh = exc.partial if isinstance(exc.partial, list) else []
-        midnight = self.start_of_day(started)
-        horizon = utc_from_timestamp(started) + timedelta(seconds=self.future_tolerance_s)
-        with self._lock:
-            merged = dict(self._items)
-            future = dict(self._future)
-            new_day = self._midnight is not None and self._midnight != midnight
-        if new_day:
-            merged = {k: v for k, v in merged.items() if not _created_before(v, midnight)}
-        # Quarantined items whose time has come join the window; newer versions replace them.
-        arrivals = [
-            v
-            for v in future.values()
-            if not _after(v, horizon) and not _created_before(v, midnight)
-        ]
-        future = {k: v for k, v in future.items() if _after(v, horizon)}
-        for item in [*arrivals, *fresh]:
-            key = _item_key(item)
-            if _after(item, horizon):
-                future[key] = item
-                continue
-            future.pop(key, None)
-            merged.pop(key, None)  # newest version wins, and moves to the young end
-            merged[key] = item
-        if len(future) > MAX_QUARANTINE_ITEMS:
-            future = dict(list(future.items())[-MAX_QUARANTINE_ITEMS:])
-        if len(merged) > self.max_items:
-            merged = dict(list(merged.items())[-self.max_items :])
-        frame = frames.activities_frame(list(merged.values()))
-        with self._lock:
-            self._items = merged
-            self._future = future
-            self._frame = frame
-            self._midnight = midnight
-            self._version += 1
+        with self._merge_lock:
+            update = self._merge(fresh, started)
         if cut_short is not None:
-            cut_short.partial = frame
+            cut_short.partial = update
             raise cut_short
-        return frame
+        return update
 
-    def items(self) -> tuple[int, list[dict[str, Any]]]:
-        """(version, items) of the last good fetch, for the derived voicemail/transfer views."""
+    def current(self) -> ActivityUpdate | None:
+        """The latest published state, None before the first fetch."""
         with self._lock:
-            return self._version, list(self._items.values())
+            return self._update
 
     def quarantined(self) -> pd.DataFrame:
         """Activities dated too far in the future to trust, as an activities frame."""
@@ -179,7 +194,248 @@ class ActivityWindow:
             items = list(self._future.values())
         return frames.activities_frame(items)
 
+    # -- the merge -----------------------------------------------------------------------------
+    def _merge(self, fresh: list[dict[str, Any]], started: float) -> ActivityUpdate:
+        midnight = self.start_of_day(started)
+        horizon = utc_from_timestamp(started) + timedelta(seconds=self.future_tolerance_s)
+        with self._lock:
+            held = self._held
+            future = dict(self._future)
+            new_day = self._midnight is not None and self._midnight != midnight
+            dropped = {} if new_day else {k: Counter(v) for k, v in self._dropped.items()}
 
-def _after(item: Mapping[str, Any], moment: datetime) -> bool:
-    created = _created_at(item)
-    return created is not None and created > moment
+        batch, future = _sorted_out(fresh, future, horizon, midnight)
+        parsed = _Day(
+            activities=_without_known_raw(frames.activities_frame(batch)),
+            voicemail=frames.voicemail_frame(batch),
+            transfers=frames.transfers_frame(batch),
+        )
+        batch_dropped = {}
+        for feed, frame in parsed.by_feed():
+            batch_dropped[feed] = frames.dropped(frame)
+            dropped.setdefault(feed, Counter()).update(batch_dropped[feed])
+            frame.attrs = {}  # ours alone; pandas would deep-copy them at every step below
+        resent = _isin(held.activities["activity_id"], _ids(parsed.activities))
+        day = self._merged(held, parsed, resent, midnight if new_day else None)
+        changed = parsed.activities.loc[_changed(held.activities, resent, parsed.activities)]
+        update = ActivityUpdate(
+            activities=_published(day.activities, dropped["activities"]),
+            voicemail=_published(day.voicemail, dropped["voicemail"]),
+            transfers=_published(day.transfers, dropped["transfers"]),
+            changed=_published(changed, batch_dropped["activities"]),
+        )
+        with self._lock:
+            self._held = day
+            self._update = update
+            self._future = future
+            self._midnight = midnight
+            self._dropped = dropped
+        return update
+
+    def _merged(self, held: _Day, new: _Day, resent: np.ndarray, midnight: datetime | None) -> _Day:
+        """``held`` with ``new`` merged in: the ``resent`` activities leave their old place,
+        yesterday's go (``midnight`` when the day has turned), the new join the young end, and the
+        oldest go past the cap. Voicemail and transfers follow the activities they came from."""
+        old = held.activities
+        new_ids = _ids(new.activities)
+        gone = resent
+        expired_ids = new_ids[:0]
+        if midnight is not None:
+            expired = (old["created_at"] < midnight).to_numpy(dtype=bool)
+            expired_ids = _ids(old)[expired]
+            gone = gone | expired
+        activities = _appended(old, gone, new.activities)
+        capped_ids = new_ids[:0]
+        if len(activities) > self.max_items:
+            capped_ids = _ids(activities)[: len(activities) - self.max_items]
+            activities = activities.iloc[len(activities) - self.max_items :]
+
+        replaced = np.concatenate([new_ids, expired_ids])
+        derived = []
+        for frame, fresh in ((held.voicemail, new.voicemail), (held.transfers, new.transfers)):
+            frame = _appended(frame, _isin(frame["activity_id"], replaced), fresh)
+            if len(capped_ids):
+                frame = frame.loc[~_isin(frame["activity_id"], capped_ids)]
+            derived.append(frame)
+        voicemail, transfers = derived
+        # A transfer's "from" side is its parent's latest version in the window: look it up for
+        # the new rows, and again for the rows whose parent came, changed or left.
+        stale = _isin(transfers["parent_activity_id"], np.concatenate([replaced, capped_ids]))
+        stale |= _isin(transfers["activity_id"], new_ids)
+        transfers = _with_parents(transfers, stale, activities)
+        return _Day(
+            activities=_compacted(activities),
+            voicemail=_compacted(voicemail),
+            transfers=_compacted(transfers),
+        )
+
+
+@dataclass(frozen=True)
+class _Day:
+    """The window's frames as held between fetches (no attrs; readers get `ActivityUpdate`)."""
+
+    activities: pd.DataFrame
+    voicemail: pd.DataFrame
+    transfers: pd.DataFrame
+
+    @classmethod
+    def empty(cls) -> _Day:
+        return cls(
+            activities=_bare(frames.activities_frame([])),
+            voicemail=_bare(frames.voicemail_frame([])),
+            transfers=_bare(frames.transfers_frame([])),
+        )
+
+    def by_feed(self) -> list[tuple[str, pd.DataFrame]]:
+        return [
+            ("activities", self.activities),
+            ("voicemail", self.voicemail),
+            ("transfers", self.transfers),
+        ]
+
+
+def _sorted_out(
+    fresh: list[Any],
+    future: dict[int, dict[str, Any]],
+    horizon: datetime,
+    midnight: datetime,
+) -> tuple[list[Any], dict[int, dict[str, Any]]]:
+    """(the items to merge, the quarantine after this fetch): the latest version of each
+    activity, in the order their latest versions came; items without a usable id are passed on
+    for the builders to count."""
+    # Quarantined items whose time has come join the window; newer versions replace them.
+    arrivals = [
+        item
+        for item in future.values()
+        if not _after(item, horizon) and not _created_before(item, midnight)
+    ]
+    future = {key: item for key, item in future.items() if _after(item, horizon)}
+    latest: dict[int, Any] = {}
+    unusable: list[Any] = []
+    for item in [*arrivals, *fresh]:
+        key = frames.activity_id(item)
+        if key is None:
+            unusable.append(item)
+        elif _after(item, horizon):
+            future.pop(key, None)
+            future[key] = item
+        else:
+            future.pop(key, None)
+            latest.pop(key, None)  # newest version wins, and moves to the young end
+            latest[key] = item
+    if len(future) > MAX_QUARANTINE_ITEMS:
+        future = dict(list(future.items())[-MAX_QUARANTINE_ITEMS:])
+    return [*latest.values(), *unusable], future
+
+
+def _without_known_raw(frame: pd.DataFrame) -> pd.DataFrame:
+    """The typed columns describe the known types in full: their raw JSON is not kept."""
+    known = frame["type"].isin(frames.KNOWN_ACTIVITY_TYPES).to_numpy(dtype=bool)
+    if not known.any():
+        return frame
+    raw = frame["raw"].to_numpy(dtype=object, copy=True)
+    raw[known] = None
+    return frame.assign(raw=raw)
+
+
+def _appended(held: pd.DataFrame, gone: np.ndarray, new: pd.DataFrame) -> pd.DataFrame:
+    """``held`` without the ``gone`` rows, then ``new``. Rows before the first one gone are
+    sliced, not filtered (re-sent rows are recent ones, near the end), so the one copy made is
+    the concat's."""
+    parts = []
+    hits = np.flatnonzero(gone)
+    if not len(hits):
+        parts.append(held)
+    else:
+        first = int(hits[0])
+        parts.append(held.iloc[:first])
+        tail = held.iloc[first:]
+        parts.append(tail.loc[~gone[first:]])
+    parts.append(new)
+    parts = [part for part in parts if len(part)] or [new]
+    if len(parts) == 1:
+        return parts[0]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _changed(old: pd.DataFrame, resent: np.ndarray, new: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``new`` are new, or differ from their version in ``old`` (the ``resent``
+    rows; ids unique in both). Compared as Python values, over the re-sent rows only."""
+    changed = np.ones(len(new), dtype=bool)
+    rows = np.flatnonzero(resent)
+    if not len(rows):
+        return changed
+    position = pd.Index(old["activity_id"].array.take(rows)).get_indexer(new["activity_id"])
+    again = np.flatnonzero(position >= 0)
+    before = _rows(old, rows[position[again]])
+    after = _rows(new, again)
+    changed[again] = [a != b for a, b in zip(before, after, strict=True)]
+    return changed
+
+
+def _rows(frame: pd.DataFrame, positions: np.ndarray) -> list[tuple[Any, ...]]:
+    # None for every missing value, so that "unknown" equals "unknown" in the comparison.
+    columns = [
+        frame[name].array.take(positions).to_numpy(dtype=object, na_value=None)
+        for name in frame.columns
+    ]
+    return list(zip(*columns, strict=True))
+
+
+def _with_parents(
+    transfers: pd.DataFrame, stale: np.ndarray, activities: pd.DataFrame
+) -> pd.DataFrame:
+    """``transfers`` with the "from" columns of the ``stale`` rows read from their parent's row in
+    ``activities`` (<NA> while the parent is not there)."""
+    rows = np.flatnonzero(stale)
+    if not len(rows):
+        return transfers
+    wanted = transfers["parent_activity_id"].iloc[rows]
+    ids = activities["activity_id"]
+    hits = np.flatnonzero(_isin(ids, wanted))  # one pass; only the parents' rows are read
+    position = pd.Index(ids.array.take(hits)).get_indexer(wanted)
+    parent_rows = np.where(position >= 0, hits[position], -1) if len(hits) else position
+    columns = {}
+    for target, source in _FROM_PARENT.items():
+        values = transfers[target].array.copy()
+        values[rows] = activities[source].array.take(parent_rows, allow_fill=True)
+        columns[target] = values
+    return transfers.assign(**columns)
+
+
+def _isin(column: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Which rows of an id column hold one of ``ids`` (a hash of ``ids``, one pass over the
+    column), as a plain boolean mask."""
+    return column.isin(ids).to_numpy(dtype=bool)
+
+
+def _ids(frame: pd.DataFrame) -> np.ndarray:
+    # The builders drop activities without an id, so the column never holds <NA>.
+    return frame["activity_id"].to_numpy(dtype=np.int64)
+
+
+def _bare(frame: pd.DataFrame) -> pd.DataFrame:
+    frame.attrs = {}
+    return frame
+
+
+def _published(frame: pd.DataFrame, dropped: Mapping[str, int]) -> pd.DataFrame:
+    """The frame as readers get it, like a builder's: the drop counts in
+    ``attrs["dropped"]`` (a shallow copy: the held frame carries no attrs)."""
+    out = frame.copy(deep=False)
+    out.attrs = {"dropped": dict(dropped)}
+    return out
+
+
+def _compacted(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` indexed 0..n, its string columns combined once they are in many chunks."""
+    index = frame.index
+    if not (isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1):
+        frame = frame.reset_index(drop=True)
+    combined = {}
+    for name, dtype in frame.dtypes.items():
+        if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            chunks = frame[name].array.__arrow_array__()
+            if chunks.num_chunks > MAX_CHUNKS:
+                combined[name] = pd.array(chunks.combine_chunks(), dtype=dtype)
+    return frame.assign(**combined) if combined else frame

@@ -1,16 +1,14 @@
-"""Poller and activity-window behaviour, with a hand-moved clock and in-process fetch functions."""
+"""Poller behaviour, with a hand-moved clock and in-process fetch functions."""
 
 from __future__ import annotations
 
 import random
 import threading
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
 
-from ipscape.activities import ActivityWindow
 from ipscape.clock import ManualClock
 from ipscape.errors import RateLimitedError, ServerError
 from ipscape.pollers import Poller
@@ -339,141 +337,3 @@ def test_closed_poller_serves_the_last_snapshot_without_fetching(clock):
     snap = poller.snapshot()
     assert upstream.calls == 1
     assert snap.state == "stale" and snap.frame["n"].tolist() == [1]
-
-
-# -- the incremental activity window -----------------------------------------------------------
-
-SYDNEY = ZoneInfo("Australia/Sydney")
-
-
-def activity(activity_id: int, created: datetime, status: str = "Queued", hangup=None) -> dict:
-    stamps = {"created": created.isoformat()}
-    if hangup is not None:
-        stamps["hangUp"] = hangup.isoformat()
-    return {
-        "type": "call.inbound",
-        "data": {"activityId": activity_id, "activityStatusName": status, "timestamps": stamps},
-    }
-
-
-class ActivitySource:
-    def __init__(self) -> None:
-        self.asked: list[datetime] = []
-        self.answers: list[list[dict]] = []
-        self.fail: Exception | None = None
-
-    def __call__(self, since: datetime) -> list[dict]:
-        self.asked.append(since)
-        if self.fail is not None:
-            raise self.fail
-        return self.answers.pop(0) if self.answers else []
-
-
-@pytest.fixture
-def sydney_clock() -> ManualClock:
-    return ManualClock(datetime(2025, 6, 2, 14, 0, tzinfo=SYDNEY))
-
-
-def test_first_activity_fetch_asks_from_local_midnight(sydney_clock):
-    source = ActivitySource()
-    ActivityWindow(source, timezone="Australia/Sydney", clock=sydney_clock).fetch()
-    assert source.asked == [datetime(2025, 6, 2, 0, 0, tzinfo=SYDNEY)]
-
-
-def test_later_fetches_ask_only_since_the_newest_activity_minus_the_overlap(sydney_clock):
-    source = ActivitySource()
-    t = datetime(2025, 6, 2, 13, 50, tzinfo=SYDNEY)
-    done = t + timedelta(minutes=1)
-    source.answers = [
-        [activity(1, t, "Answered", done), activity(2, t.replace(minute=59), "X", done)]
-    ]
-    window = ActivityWindow(source, timezone="Australia/Sydney", clock=sydney_clock)
-    window.fetch()
-    sydney_clock.advance(30)
-    window.fetch()
-    assert source.asked[1] == datetime(2025, 6, 2, 13, 57, tzinfo=SYDNEY)
-
-
-def test_a_tenant_clock_behind_ours_loses_no_activities(sydney_clock):
-    source = ActivitySource()
-    tenant_now = datetime(2025, 6, 2, 9, 0, tzinfo=SYDNEY)  # five hours behind our clock
-    source.answers = [[activity(1, tenant_now, "Answered", tenant_now)]]
-    window = ActivityWindow(source, timezone="Australia/Sydney", clock=sydney_clock)
-    window.fetch()
-    sydney_clock.advance(30)
-    window.fetch()
-    assert source.asked[1] == tenant_now - timedelta(minutes=2)
-
-
-def test_calls_still_open_are_asked_for_again_until_they_close(sydney_clock):
-    source = ActivitySource()
-    queued_at = datetime(2025, 6, 2, 13, 40, tzinfo=SYDNEY)
-    newest = datetime(2025, 6, 2, 13, 59, tzinfo=SYDNEY)
-    closed = activity(2, newest, "Answered", hangup=newest)
-    source.answers = [[activity(1, queued_at), closed]]
-    window = ActivityWindow(source, timezone="Australia/Sydney", clock=sydney_clock)
-    window.fetch()
-    sydney_clock.advance(30)
-    source.answers = [[activity(1, queued_at, "Voicemail", hangup=queued_at.replace(minute=55))]]
-    frame = window.fetch()
-    assert source.asked[1] == queued_at
-    assert frame.set_index("activity_id").loc[1, "status"] == "Voicemail"
-    sydney_clock.advance(30)
-    window.fetch()
-    assert source.asked[2] == newest - timedelta(minutes=2)
-
-
-def test_merged_activities_keep_one_row_per_id_with_the_newest_version(sydney_clock):
-    source = ActivitySource()
-    t = datetime(2025, 6, 2, 13, 59, tzinfo=SYDNEY)
-    source.answers = [
-        [activity(1, t), activity(2, t)],
-        [activity(2, t, "Answered"), activity(3, t)],
-    ]
-    window = ActivityWindow(source, timezone="Australia/Sydney", clock=sydney_clock)
-    window.fetch()
-    sydney_clock.advance(30)
-    frame = window.fetch()
-    assert sorted(frame["activity_id"].tolist()) == [1, 2, 3]
-    assert frame.set_index("activity_id").loc[2, "status"] == "Answered"
-    version, items = window.items()
-    assert version == 2 and len(items) == 3
-
-
-def test_the_window_holds_today_only(sydney_clock):
-    source = ActivitySource()
-    late = datetime(2025, 6, 2, 23, 58, tzinfo=SYDNEY)
-    source.answers = [[activity(1, late, "Answered", hangup=late)]]
-    window = ActivityWindow(source, timezone="Australia/Sydney", clock=sydney_clock)
-    window.fetch()
-    sydney_clock.advance(10 * 3600 + 5 * 60)  # 00:05 the next day
-    early = datetime(2025, 6, 3, 0, 1, tzinfo=SYDNEY)
-    source.answers = [[activity(2, early)]]
-    frame = window.fetch()
-    assert frame["activity_id"].tolist() == [2]
-    assert source.asked[1] == datetime(2025, 6, 3, 0, 0, tzinfo=SYDNEY)
-
-
-def test_the_window_never_holds_more_than_its_cap(sydney_clock):
-    source = ActivitySource()
-    t = datetime(2025, 6, 2, 13, 0, tzinfo=SYDNEY)
-    source.answers = [[activity(i, t, "Answered", hangup=t) for i in range(10)]]
-    window = ActivityWindow(source, timezone="Australia/Sydney", clock=sydney_clock, max_items=4)
-    frame = window.fetch()
-    assert sorted(frame["activity_id"].tolist()) == [6, 7, 8, 9]
-
-
-def test_a_failed_activity_fetch_leaves_the_window_as_it_was(sydney_clock):
-    source = ActivitySource()
-    t = datetime(2025, 6, 2, 13, 59, tzinfo=SYDNEY)
-    source.answers = [[activity(1, t, "Answered", hangup=t)]]
-    window = ActivityWindow(source, timezone="Australia/Sydney", clock=sydney_clock)
-    poller = Poller("activities", window.fetch, interval_s=30, clock=sydney_clock)
-    poller.snapshot()
-    source.fail = ServerError("HTTP 503", status_code=503)
-    sydney_clock.advance(31)
-    poller.snapshot()
-    poller.join(5)
-    snap = poller.snapshot()
-    assert snap.state == "error" and snap.frame["activity_id"].tolist() == [1]
-    assert window.items()[0] == 1
