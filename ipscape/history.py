@@ -1,8 +1,10 @@
-"""Intraday history of the live feeds, so trend charts survive a restart.
+"""History of the live feeds, so trend charts survive a restart and past days stay reachable.
 
-The pollers append every fresh campaign-statistics frame and the agent counts by state on their
-refresh path; pages read bounded, typed frames back. SQLite (WAL, one write and one read
-connection) is the default store; anything that satisfies ``HistoryStore`` can replace it.
+The collector appends every fresh campaign-statistics frame, the agent counts by state and the
+activities each fetch added or changed, on its refresh path; pages read bounded, typed frames
+back (drill-down reads past days' activities here instead of asking the tenant). SQLite (WAL,
+one write and one read connection) is the default store; anything that satisfies
+``HistoryStore`` can replace it.
 
 History is a convenience next to the live tiles, so a broken store (a full disk, a folder that
 cannot exist, a damaged file) must never take a screen down: the dashboard wraps its store in
@@ -13,6 +15,7 @@ tries again by itself every ``RETRY_S``.
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import math
 import sqlite3
@@ -24,8 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
+from ipscape import frames
 from ipscape.states import state_counts
 
 log = logging.getLogger(__name__)
@@ -46,6 +51,40 @@ MAX_POINTS = 5000
 PRUNE_EVERY_S = 300.0
 # A failed store is opened (or written) again after this long, on whichever call comes next.
 RETRY_S = 30.0
+# An activities read returns at most this many rows (the newest) unless asked for fewer.
+MAX_ACTIVITY_ROWS = 50_000
+# An unknown type's raw data longer than this (as JSON) is not kept: a tenant cannot fill the
+# disk through one odd record.
+MAX_RAW_JSON_CHARS = 64 * 1024
+
+# How activities_frame's columns are stored: (frame column, table column, kind). Times are
+# nanoseconds since the epoch (exactly what the frame holds), booleans 0/1.
+_ACTIVITY_STORAGE = (
+    ("activity_id", "activity_id", "int"),
+    ("type", "type", "text"),
+    ("campaign_id", "campaign_id", "int"),
+    ("campaign_name", "campaign_name", "text"),
+    ("agent_id", "agent_id", "int"),
+    ("agent_name", "agent_name", "text"),
+    ("status", "status", "text"),
+    ("created_at", "created_ns", "time"),
+    ("answered_at", "answered_ns", "time"),
+    ("hangup_at", "hangup_ns", "time"),
+    ("lead_id", "lead_id", "int"),
+    ("source", "source", "text"),
+    ("destination", "destination", "text"),
+    ("parent_activity_id", "parent_activity_id", "int"),
+    ("root_activity_id", "root_activity_id", "int"),
+    ("queue_s", "queue_s", "float"),
+    ("talk_s", "talk_s", "float"),
+    ("hold_s", "hold_s", "float"),
+    ("wrap_s", "wrap_s", "float"),
+    ("interaction_s", "interaction_s", "float"),
+    ("has_voicemail", "has_voicemail", "bool"),
+    ("raw", "raw", "json"),
+)
+_ACTIVITY_TABLE_COLUMNS = ("at_ns", *(stored for _, stored, _ in _ACTIVITY_STORAGE))
+_ACTIVITY_DTYPES = frames.activities_frame([]).dtypes.to_dict()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaign_history (
@@ -65,6 +104,38 @@ CREATE TABLE IF NOT EXISTS agent_state_history (
     agents INTEGER NOT NULL,
     PRIMARY KEY (at_ms, state)
 );
+-- One row per activity, its latest version. at_ns is when it was created, or for an activity
+-- sent without a creation time, when it was recorded: retention and time ranges go by it.
+-- raw is JSON for the types the columns do not describe, else NULL (see append_activities).
+CREATE TABLE IF NOT EXISTS activity_history (
+    activity_id INTEGER PRIMARY KEY,
+    at_ns INTEGER NOT NULL,
+    type TEXT,
+    campaign_id INTEGER,
+    campaign_name TEXT,
+    agent_id INTEGER,
+    agent_name TEXT,
+    status TEXT,
+    created_ns INTEGER,
+    answered_ns INTEGER,
+    hangup_ns INTEGER,
+    lead_id INTEGER,
+    source TEXT,
+    destination TEXT,
+    parent_activity_id INTEGER,
+    root_activity_id INTEGER,
+    queue_s REAL,
+    talk_s REAL,
+    hold_s REAL,
+    wrap_s REAL,
+    interaction_s REAL,
+    has_voicemail INTEGER,
+    raw TEXT
+);
+CREATE INDEX IF NOT EXISTS activity_history_at ON activity_history (at_ns);
+CREATE INDEX IF NOT EXISTS activity_history_campaign ON activity_history (campaign_id, at_ns);
+CREATE INDEX IF NOT EXISTS activity_history_agent ON activity_history (agent_id, at_ns);
+CREATE INDEX IF NOT EXISTS activity_history_lead ON activity_history (lead_id, at_ns);
 """
 
 
@@ -96,6 +167,20 @@ class HistoryStore(Protocol):
 
     def agent_state_history(self, since: datetime) -> pd.DataFrame: ...
 
+    def append_activities(self, frame: pd.DataFrame) -> None: ...
+
+    def activity_history(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        campaign_id: int | None = None,
+        agent_id: int | None = None,
+        lead_id: int | None = None,
+        activity_type: str | None = None,
+        limit: int = MAX_ACTIVITY_ROWS,
+    ) -> pd.DataFrame: ...
+
     def prune(self, now: datetime | None = None) -> int: ...
 
     def close(self) -> None: ...
@@ -120,6 +205,12 @@ def _value(value: Any, kind: type) -> Any:
         return kind(value)
     except (TypeError, ValueError):
         return None
+
+
+def _ns(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("history times must be timezone-aware")
+    return int(pd.Timestamp(value).as_unit("ns").value)
 
 
 def empty_campaign_history() -> pd.DataFrame:
@@ -149,6 +240,71 @@ def _typed_states(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.astype({"state": "string", "agents": "Int64"})
     out["at"] = pd.to_datetime(frame["at"].astype("Int64"), unit="ms", utc=True)
     return out[list(AGENT_STATE_COLUMNS)]
+
+
+def empty_activity_history() -> pd.DataFrame:
+    return _typed_activities([])
+
+
+_STORED_TYPES: dict[str, tuple[str, type]] = {
+    "int": ("Int64", int),
+    "float": ("Float64", float),
+    "text": ("string", str),
+    "bool": ("boolean", bool),
+}
+
+
+def _stored_values(series: pd.Series, kind: str) -> list[Any]:
+    """One frame column as SQLite values: Python ints, floats, str or None (never NA or numpy
+    scalars, which sqlite3 refuses)."""
+    if kind == "time":
+        stamps = pd.to_datetime(series, utc=True, errors="coerce").dt.tz_localize(None)
+        ns = stamps.to_numpy(dtype="datetime64[ns]").view(np.int64).astype(object)
+        ns[stamps.isna().to_numpy()] = None
+        return ns.tolist()
+    dtype, python_type = _STORED_TYPES[kind]
+    try:
+        typed = series.astype(dtype)
+    except (TypeError, ValueError):  # not typed like activities_frame: value by value
+        return [_value(v, python_type) for v in series]
+    return typed.to_numpy(dtype=object, na_value=None).tolist()
+
+
+def _raw_json(value: object) -> str | None:
+    if not isinstance(value, dict | list):
+        return None
+    try:
+        text = json.dumps(value, default=str)  # ASCII: lone surrogates survive as escapes
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return text if len(text) <= MAX_RAW_JSON_CHARS else None
+
+
+def _typed_activities(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
+    """Rows of _ACTIVITY_TABLE_COLUMNS (at_ns first, then the stored columns) as a frame typed
+    exactly like frames.activities_frame's."""
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(_ACTIVITY_TABLE_COLUMNS)
+    out: dict[str, Any] = {}
+    for (name, _, kind), values in zip(_ACTIVITY_STORAGE, columns[1:], strict=True):
+        if kind == "time":
+            ns = np.array([np.iinfo(np.int64).min if v is None else v for v in values], np.int64)
+            out[name] = pd.array(ns.view("datetime64[ns]")).tz_localize("UTC")
+        elif kind == "json":
+            out[name] = np.fromiter(map(_parsed_raw, values), dtype=object, count=len(values))
+        elif kind == "bool":
+            out[name] = pd.array([None if v is None else bool(v) for v in values], "boolean")
+        else:
+            out[name] = pd.array(list(values), dtype=_ACTIVITY_DTYPES[name])
+    return pd.DataFrame(out, columns=frames.FEED_COLUMNS["activities"])
+
+
+def _parsed_raw(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 class SQLiteHistory:
@@ -244,6 +400,49 @@ class SQLiteHistory:
                         self._writer.executemany(
                             f"INSERT OR IGNORE INTO {table} VALUES {values}", rows
                         )
+        self._prune_when_due()
+
+    def append_activities(self, frame: pd.DataFrame) -> None:
+        """Activities (typed like frames.activities_frame), upserted by ``activity_id``: the
+        version appended last wins, as the activity window's ``changed`` rows come in order."""
+        if frame is None or not len(frame) or "activity_id" not in frame.columns:
+            return
+        stored: dict[str, list[Any]] = {}
+        for name, column, kind in _ACTIVITY_STORAGE:
+            if name in frame.columns and kind != "json":
+                stored[column] = _stored_values(frame[name], kind)
+            else:
+                stored[column] = [None] * len(frame)
+        if "raw" in frame.columns:
+            # Raw data is kept only for the types the columns do not describe (as the activity
+            # window does): for those it is all drill-down can show, while a call's raw JSON
+            # (~2 KiB) would be most of the file and hold nothing the columns lack.
+            stored["raw"] = [
+                None if kind in frames.KNOWN_ACTIVITY_TYPES else _raw_json(raw)
+                for kind, raw in zip(stored["type"], frame["raw"].tolist(), strict=True)
+            ]
+        now_ns = round(self._clock() * 1e9)
+        stored["at_ns"] = [now_ns if c is None else c for c in stored["created_ns"]]
+        rows = [
+            row
+            for row in zip(*(stored[c] for c in _ACTIVITY_TABLE_COLUMNS), strict=True)
+            if row[1] is not None  # activity_id
+        ]
+        names = ", ".join(_ACTIVITY_TABLE_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _ACTIVITY_TABLE_COLUMNS[2:])
+        sql = (
+            f"INSERT INTO activity_history ({names}) "
+            f"VALUES ({', '.join('?' * len(_ACTIVITY_TABLE_COLUMNS))}) "
+            f"ON CONFLICT (activity_id) DO UPDATE SET at_ns = excluded.at_ns, {updates}"
+        )
+        with self._write_lock:
+            if self._closed or not rows:
+                return
+            with self._writer:
+                self._writer.executemany(sql, rows)
+        self._prune_when_due()
+
+    def _prune_when_due(self) -> None:
         if self._clock() - self._last_prune >= PRUNE_EVERY_S:
             self.prune()
 
@@ -260,6 +459,9 @@ class SQLiteHistory:
                 ).rowcount
                 removed += self._writer.execute(
                     "DELETE FROM agent_state_history WHERE at_ms < ?", (cutoff_ms,)
+                ).rowcount
+                removed += self._writer.execute(
+                    "DELETE FROM activity_history WHERE at_ns < ?", (cutoff_ms * 1_000_000,)
                 ).rowcount
             self._last_prune = self._clock()
         if removed:
@@ -294,6 +496,50 @@ class SQLiteHistory:
         if not rows:
             return empty_agent_state_history()
         return _typed_states(pd.DataFrame(rows, columns=list(AGENT_STATE_COLUMNS)))
+
+    def activity_history(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        campaign_id: int | None = None,
+        agent_id: int | None = None,
+        lead_id: int | None = None,
+        activity_type: str | None = None,
+        limit: int = MAX_ACTIVITY_ROWS,
+    ) -> pd.DataFrame:
+        """Activities created from ``since`` until before ``until`` (an activity without a
+        creation time counts from when it was recorded), matching every filter given; the newest
+        ``limit`` rows, oldest first (ties by id), typed exactly like frames.activities_frame."""
+        where = ["at_ns >= ?"]
+        params: list[Any] = [_ns(since)]
+        if until is not None:
+            where.append("at_ns < ?")
+            params.append(_ns(until))
+        for column, value in (
+            ("campaign_id", campaign_id),
+            ("agent_id", agent_id),
+            ("lead_id", lead_id),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(int(value))
+        if activity_type is not None:
+            where.append("type = ?")
+            params.append(str(activity_type))
+        limit = max(0, int(limit))
+        if not limit:
+            return empty_activity_history()
+        names = ", ".join(_ACTIVITY_TABLE_COLUMNS)
+        sql = (
+            f"SELECT * FROM (SELECT {names} FROM activity_history WHERE {' AND '.join(where)} "
+            "ORDER BY at_ns DESC, activity_id DESC LIMIT ?) ORDER BY at_ns, activity_id"
+        )
+        with self._read_lock:
+            if self._closed:
+                return empty_activity_history()
+            rows = self._reader.execute(sql, [*params, limit]).fetchall()
+        return _typed_activities(rows)
 
     def _thinned(
         self,
@@ -470,6 +716,9 @@ class ResilientHistory:
     def append_agent_states(self, frame: pd.DataFrame, at: datetime) -> None:
         self._write(lambda store: store.append_agent_states(frame, at))
 
+    def append_activities(self, frame: pd.DataFrame) -> None:
+        self._write(lambda store: store.append_activities(frame))
+
     def prune(self, now: datetime | None = None) -> int:
         return self._write(lambda store: store.prune(now)) or 0
 
@@ -483,6 +732,30 @@ class ResilientHistory:
     def agent_state_history(self, since: datetime) -> pd.DataFrame:
         return self._read(
             lambda store: store.agent_state_history(since), empty_agent_state_history()
+        )
+
+    def activity_history(
+        self,
+        since: datetime,
+        until: datetime | None = None,
+        *,
+        campaign_id: int | None = None,
+        agent_id: int | None = None,
+        lead_id: int | None = None,
+        activity_type: str | None = None,
+        limit: int = MAX_ACTIVITY_ROWS,
+    ) -> pd.DataFrame:
+        return self._read(
+            lambda store: store.activity_history(
+                since,
+                until,
+                campaign_id=campaign_id,
+                agent_id=agent_id,
+                lead_id=lead_id,
+                activity_type=activity_type,
+                limit=limit,
+            ),
+            empty_activity_history(),
         )
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""SQLite history on a real file: appends, reads, restart, retention and bounded reads."""
+"""SQLite history on a real file: appends, reads, restart, retention and bounded reads, for the
+trends and for past days' activities."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
+from ipscape import frames
+from ipscape.activities import ActivityWindow
 from ipscape.clock import ManualClock
-from ipscape.history import HistoryStore, SQLiteHistory
+from ipscape.history import HistoryStore, ResilientHistory, SQLiteHistory, empty_activity_history
 
 T0 = datetime(2025, 6, 2, 0, 0, tzinfo=UTC)
 
@@ -209,3 +212,177 @@ def test_a_closed_store_ignores_appends_and_reads_empty(tmp_path, clock):
     history.close()
     history.append_campaigns(campaigns(), T0)
     assert history.campaign_history(T0).empty
+
+
+# -- activities --------------------------------------------------------------------------------
+
+
+def activity_item(
+    activity_id: int,
+    created: datetime | None,
+    status: str = "Answered",
+    *,
+    kind: str = "call.inbound",
+    **fields: object,
+) -> dict:
+    stamps = {} if created is None else {"created": created.isoformat()}
+    data = {"activityId": activity_id, "activityStatusName": status, "timestamps": stamps}
+    return {"type": kind, "data": {**data, **fields}}
+
+
+def activities(*items: dict) -> pd.DataFrame:
+    return frames.activities_frame(list(items))
+
+
+ACTIVITY_DTYPES = frames.activities_frame([]).dtypes
+
+
+def test_activities_come_back_typed_exactly_like_the_builders_frame(store):
+    stamp = T0 + timedelta(hours=1, seconds=0.123456789)
+    full = activity_item(
+        1,
+        stamp,
+        campaignId=5,
+        campaignName="Sales",
+        agentId=7,
+        agentFullName="Zoë \ud800",
+        leadId=2**40,
+        source="+61290000000",
+        parentActivityId=None,
+        rootActivityId=1,
+        durations={"queue": 12, "talk": 30.5, "hold": 0, "wrap": None},
+        voicemailMetadata=[{"mediaId": 9}],
+    )
+    full["data"]["timestamps"].update(
+        answered=(stamp + timedelta(seconds=12)).isoformat(), hangUp=None
+    )
+    sparse = activity_item(2, T0 + timedelta(hours=2), status=None, voicemailMetadata="odd")
+    written = activities(full, sparse)
+    store.append_activities(written)
+    back = store.activity_history(T0)
+    assert back.dtypes.to_dict() == ACTIVITY_DTYPES.to_dict()
+    assert list(back.columns) == frames.FEED_COLUMNS["activities"]
+    pd.testing.assert_frame_equal(back.drop(columns="raw"), written.drop(columns="raw"))
+    assert back["created_at"].iloc[0] == written["created_at"].iloc[0]  # to the nanosecond
+    assert back["raw"].isna().all()  # calls are described by their columns in full
+    assert empty_activity_history().dtypes.to_dict() == ACTIVITY_DTYPES.to_dict()
+
+
+def test_raw_data_is_kept_for_the_types_the_columns_do_not_describe(store):
+    chat = activity_item(3, T0, kind="chat.inbound", transcript=["hi", {"who": "agent"}])
+    store.append_activities(activities(chat, activity_item(4, T0)))
+    back = store.activity_history(T0).set_index("activity_id")["raw"]
+    assert back.loc[3] == chat["data"]
+    assert back.loc[4] is None
+
+
+def test_raw_data_too_large_to_keep_is_dropped_not_the_row(store, monkeypatch):
+    monkeypatch.setattr("ipscape.history.MAX_RAW_JSON_CHARS", 100)
+    chat = activity_item(3, T0, kind="chat.inbound", transcript="x" * 200)
+    store.append_activities(activities(chat))
+    back = store.activity_history(T0)
+    assert back["activity_id"].tolist() == [3] and back["raw"].tolist() == [None]
+
+
+def test_an_activity_appended_again_keeps_only_its_latest_version(store):
+    store.append_activities(activities(activity_item(1, T0, "Queued"), activity_item(2, T0)))
+    store.append_activities(activities(activity_item(1, T0, "Voicemail", agentId=None)))
+    back = store.activity_history(T0).set_index("activity_id")
+    assert len(back) == 2
+    assert back.loc[1, "status"] == "Voicemail" and back.loc[2, "status"] == "Answered"
+
+
+def test_activity_history_filters_by_time_campaign_agent_lead_and_type(store):
+    store.append_activities(
+        activities(
+            activity_item(1, T0, campaignId=5, agentId=7, leadId=100),
+            activity_item(2, T0 + timedelta(hours=1), campaignId=5, agentId=8),
+            activity_item(3, T0 + timedelta(hours=2), campaignId=6, agentId=7, leadId=100),
+            activity_item(4, T0 + timedelta(hours=3), kind="call.outbound", campaignId=6),
+        )
+    )
+
+    def ids(**filters: object) -> list[int]:
+        since = filters.pop("since", T0)
+        return store.activity_history(since, **filters)["activity_id"].tolist()
+
+    assert ids() == [1, 2, 3, 4]  # oldest first
+    assert ids(since=T0 + timedelta(hours=1), until=T0 + timedelta(hours=3)) == [2, 3]
+    assert ids(campaign_id=5) == [1, 2]
+    assert ids(agent_id=7) == [1, 3]
+    assert ids(lead_id=100, campaign_id=6) == [3]
+    assert ids(activity_type="call.outbound") == [4]
+    assert ids(agent_id=99) == []
+
+
+def test_activity_history_returns_the_newest_rows_up_to_the_limit_oldest_first(store):
+    store.append_activities(
+        activities(*(activity_item(i, T0 + timedelta(minutes=i)) for i in range(10)))
+    )
+    assert store.activity_history(T0, limit=3)["activity_id"].tolist() == [7, 8, 9]
+    assert store.activity_history(T0, limit=0).empty
+
+
+def test_an_activity_without_a_creation_time_is_filed_when_it_was_recorded(store, clock):
+    store.append_activities(activities(activity_item(1, None)))
+    now = datetime.fromtimestamp(clock(), UTC)
+    back = store.activity_history(now - timedelta(minutes=1))
+    assert back["activity_id"].tolist() == [1] and back["created_at"].isna().all()
+    assert store.activity_history(T0, now - timedelta(minutes=1)).empty
+
+
+def test_retention_prunes_activities_by_when_they_were_created(store, clock):
+    now = datetime.fromtimestamp(clock(), UTC)
+    store.append_activities(
+        activities(
+            activity_item(1, now - timedelta(days=8)), activity_item(2, now - timedelta(days=6))
+        )
+    )
+    assert store.prune(now) == 1
+    assert store.activity_history(now - timedelta(days=30))["activity_id"].tolist() == [2]
+
+
+def test_activities_survive_close_and_reopen(tmp_path, clock):
+    path = tmp_path / "history.sqlite"
+    with SQLiteHistory(path, 7, clock=clock) as first:
+        first.append_activities(activities(activity_item(1, T0 + timedelta(hours=1))))
+    with SQLiteHistory(path, 7, clock=clock) as again:
+        assert again.activity_history(T0)["activity_id"].tolist() == [1]
+
+
+def test_appending_nothing_or_a_closed_store_writes_nothing(tmp_path, clock):
+    history = SQLiteHistory(tmp_path / "h.sqlite", 7, clock=clock)
+    history.append_activities(activities())
+    history.append_activities(pd.DataFrame())
+    assert history.activity_history(T0).empty
+    history.close()
+    history.append_activities(activities(activity_item(1, T0)))
+    assert history.activity_history(T0).dtypes.to_dict() == ACTIVITY_DTYPES.to_dict()
+
+
+def test_the_window_changed_rows_round_trip_through_the_store(store):
+    now = datetime(2025, 6, 2, 14, 0, tzinfo=UTC)
+    answers = [
+        [activity_item(1, now - timedelta(minutes=5), "Queued"), activity_item(2, now)],
+        [activity_item(1, now - timedelta(minutes=5), "Answered", agentId=7)],
+    ]
+    window = ActivityWindow(lambda since: answers.pop(0), timezone="UTC", clock=ManualClock(now))
+    for _ in range(2):
+        store.append_activities(window.fetch().changed)
+    held = window.current().activities
+    back = store.activity_history(now - timedelta(hours=1))
+    pd.testing.assert_frame_equal(
+        back.sort_values("activity_id").reset_index(drop=True),
+        held.sort_values("activity_id").reset_index(drop=True),
+    )
+
+
+def test_a_failing_store_returns_an_empty_typed_activities_frame(tmp_path, clock):
+    not_a_database = tmp_path / "h.sqlite"
+    not_a_database.write_bytes(b"this is not a database file at all" * 100)
+    history = ResilientHistory(lambda: SQLiteHistory(not_a_database, 7, clock=clock), clock=clock)
+    history.append_activities(activities(activity_item(1, T0)))  # dropped, never raised
+    back = history.activity_history(T0, campaign_id=5, limit=10)
+    assert back.empty and back.dtypes.to_dict() == ACTIVITY_DTYPES.to_dict()
+    assert not history.status().recording
+    history.close()
