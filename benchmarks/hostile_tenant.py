@@ -28,7 +28,7 @@ from ipscape import feeds
 from ipscape.budget import RequestBudget
 from ipscape.client import IpscapeClient
 from ipscape.config import DashboardConfig, PollConfig
-from ipscape.pollers import LiveData
+from ipscape.live import LiveData
 from ipscape.settings import Settings
 from tests.hostile_tenant import KEY, TOKEN, HostileTenant
 

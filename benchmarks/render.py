@@ -34,8 +34,9 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from ipscape import feeds, frames  # noqa: E402
 from ipscape.config import CONFIG_ENV  # noqa: E402
-from ipscape.pollers import LiveData, Snapshot  # noqa: E402
+from ipscape.live import LiveData  # noqa: E402
 from ipscape.simulator import SCALES, SimulatorConfig, start_simulator  # noqa: E402
+from ipscape.snapshots import Snapshot  # noqa: E402
 from ui import runtime  # noqa: E402
 
 PAGES = ("overview", "wait_times", "agents", "voicemail", "transfers", "drilldown")

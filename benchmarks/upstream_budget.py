@@ -24,7 +24,7 @@ from ipscape import feeds, frames
 from ipscape.client import IpscapeClient
 from ipscape.config import DashboardConfig, HistoryConfig
 from ipscape.history import SQLiteHistory
-from ipscape.pollers import LiveData
+from ipscape.live import LiveData
 from ipscape.settings import demo_settings
 from ipscape.simulator import SCALES, RunningSimulator, SimulatorConfig, start_simulator
 

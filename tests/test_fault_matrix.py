@@ -60,9 +60,10 @@ from ipscape import frames
 from ipscape.client import USER_AGENT, IpscapeClient, RetryPolicy, make_http_client
 from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, PollConfig
-from ipscape.pollers import LiveData, Snapshot
+from ipscape.live import LiveData
 from ipscape.settings import Settings, demo_settings
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from ipscape.snapshots import Snapshot
 from tests.app_support import point_app_at
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,15 +112,15 @@ class Stack:
         self.clock.advance(seconds)
 
     def settle(self) -> None:
-        for poller in self.live.pollers.values():
-            poller.join(30)
+        """The collector's schedule, run by hand: every feed due now is fetched, and waited for."""
+        assert self.live.collector is not None
+        self.live.collector.run_due(30)
 
     def read(self) -> dict[str, Snapshot]:
         return {feed: getattr(self.live, feed)() for feed in FEEDS}
 
     def poll(self) -> dict[str, Snapshot]:
         """What a viewer sees after any refresh that was due has finished."""
-        self.read()
         self.settle()
         return self.read()
 
@@ -194,8 +195,8 @@ def reads_during(stack: Stack, seconds: float, step: float = 0.5) -> int:
     while elapsed + step < seconds:
         stack.clock.advance(step)
         elapsed += step
+        stack.settle()
         stack.read()
-    stack.settle()
     return stack.sim.stats()["total"] - before
 
 

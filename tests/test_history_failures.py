@@ -23,7 +23,7 @@ from ipscape.client import IpscapeClient
 from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, HistoryConfig
 from ipscape.history import ResilientHistory, SQLiteHistory
-from ipscape.pollers import LiveData
+from ipscape.live import LiveData
 from ipscape.settings import settings_from_mapping
 from ipscape.simulator import RunningSimulator
 from tests.app_support import point_app_at

@@ -33,8 +33,9 @@ from ipscape.errors import (
     ResponseFormatError,
     ResponseTooLargeError,
 )
+from ipscape.live import LiveData
 from ipscape.operations import DEFAULT_OPERATIONS
-from ipscape.pollers import LiveData, Poller
+from ipscape.pollers import Poller
 from ipscape.settings import Settings
 from tests.hostile_tenant import KEY, TOKEN, HostileTenant, gzip_bomb
 
@@ -242,6 +243,8 @@ def test_a_looping_activity_listing_keeps_what_was_read_and_says_so(tenant):
     clock = ManualClock(tenant.now.timestamp())
     client = IpscapeClient(settings(tenant), discover=False)
     with LiveData(client, DashboardConfig(), clock=clock) as live:
+        assert live.collector is not None
+        live.collector.run_due()  # the collector's first round
         snap = live.activities()
     assert snap.state == "error" and "brought nothing new" in (snap.error or "")
     assert sorted(snap.frame["activity_id"].tolist()) == [1, 2]
@@ -339,10 +342,12 @@ def test_an_activity_from_the_year_2100_is_quarantined_not_the_cursor(tenant):
     clock = ManualClock(tenant.now.timestamp())
     client = IpscapeClient(settings(tenant), discover=False)
     with LiveData(client, DashboardConfig(), clock=clock) as live:
+        assert live.collector is not None
+        live.collector.run_due()  # the collector's first round
         first = live.activities()
         assert sorted(first.frame["activity_id"].tolist()) == [1, 2]
         assert live.quarantined_activities()["activity_id"].tolist() == [99]
-        since = live.window.next_since(clock())
+        since = live.collector.window.next_since(clock())
         assert since <= tenant.now  # never from the future
         # New activities keep arriving in the live views.
         tenant.extra_activities.append(_activity(3, tenant.now, "Voicemail"))
@@ -358,8 +363,10 @@ def test_a_record_an_hour_ahead_does_not_blank_the_feed(tenant):
     clock = ManualClock(tenant.now.timestamp())
     client = IpscapeClient(settings(tenant), discover=False)
     with LiveData(client, DashboardConfig(), clock=clock) as live:
+        assert live.collector is not None
+        live.collector.run_due()  # the collector's first round
         live.activities()
-        since = live.window.next_since(clock())
+        since = live.collector.window.next_since(clock())
         assert since <= tenant.now - timedelta(minutes=2)
         assert len(live.quarantined_activities()) == 1
 
@@ -372,13 +379,15 @@ def test_slow_voicemail_downloads_cannot_starve_the_polls(tenant):
     clock = ManualClock(tenant.now.timestamp())
     client = IpscapeClient(settings(tenant, timeout_s=5), discover=False)
     with LiveData(client, DashboardConfig(), clock=clock) as live:
+        assert live.collector is not None
         downloads = [
             threading.Thread(target=lambda i=i: _swallow(lambda: live.media(str(i))), daemon=True)
             for i in range(8)
         ]
         for download in downloads:
             download.start()
-        snap = returns(live.campaigns)
+        returns(live.collector.run_due)  # the collector polls while the downloads crawl
+        snap = live.campaigns()
         assert snap.state == "fresh" and len(snap.frame) == tenant.campaigns
         for download in downloads:
             download.join(HANG)
@@ -397,6 +406,8 @@ def test_ten_thousand_campaigns_are_polled_within_the_budget(tenant):
     client = IpscapeClient(settings(tenant, timeout_s=5), discover=False, budget=budget)
     poll = PollConfig(campaigns_s=10, max_requests_per_min=600)
     with LiveData(client, DashboardConfig(poll=poll), clock=clock) as live:
+        assert live.collector is not None
+        live.collector.run_due()  # the collector's first round
         snap = returns(live.campaigns)
         coverage = live.campaign_coverage()
     statistics = tenant.count("/v3.0/campaigns/")

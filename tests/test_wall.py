@@ -19,7 +19,7 @@ from ipscape import feeds
 from ipscape.client import IpscapeClient
 from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, PollConfig, WallConfig, load_config
-from ipscape.pollers import LiveData
+from ipscape.live import LiveData
 from ipscape.settings import settings_from_mapping
 from ipscape.simulator import RunningSimulator
 from ipscape.wall import (
@@ -353,6 +353,8 @@ def wall_app(
     clock = ManualClock(datetime.now(UTC))
     current: dict[str, object] = {"config": _config(tmp_path)}
     live = LiveData(IpscapeClient(settings), current["config"], clock=clock)  # type: ignore[arg-type]
+    assert live.collector is not None
+    live.collector.run_due()  # the collector's first round, as at server boot
     current["live"] = live
     monkeypatch.setattr(runtime, "live", lambda: current["live"])
     monkeypatch.setattr(runtime, "dashboard_config", lambda: current["config"])
@@ -467,11 +469,12 @@ def test_a_failed_refresh_shows_the_banner_with_the_last_good_time(wall_app) -> 
 
 
 def test_old_data_is_labelled_stale(wall_app) -> None:  # type: ignore[no-untyped-def]
-    run, _live, clock, sim = wall_app
+    run, live, clock, _sim = wall_app
     run({"kiosk": "1", "rotate": "0"})
-    # The campaign refresh is still on its way (slower than a reader waits for it).
-    sim.inject({"kind": "slow", "delay_s": 5, "match": "/v3.0/campaigns/*/statistics"})
+    # 45 s later every feed but the campaigns has been refreshed (its poll is still on its way).
     clock.advance(45)
+    for feed in ("agents", "activities"):
+        live.pollers[feed].refresh()
     at = run({"kiosk": "1", "rotate": "0"})
     captions = _captions(at)
     assert captions.count("STALE 45 s") == 3, captions  # waiting, longest, EWT max
@@ -483,6 +486,8 @@ def test_unknown_values_read_as_dashes_not_zero(wall_app) -> None:  # type: igno
     # A wall started while the tenant refuses both keys has never had any data.
     sim.inject(*({"kind": "revoke_key", "key": key} for key in sim.keys))
     never = LiveData(IpscapeClient(live.client.settings), live.config, clock=clock)
+    assert never.collector is not None
+    never.collector.run_due()
     try:
         at = run({"kiosk": "1", "rotate": "0"}, data=never)
     finally:

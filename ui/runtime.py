@@ -1,11 +1,14 @@
-"""Process-wide resources: the dashboard config, the tenant settings, the pollers (LiveData) and,
-when no tenant is configured, the embedded demo simulator.
+"""Process-wide resources: the dashboard config, the tenant settings, the live data (the
+collector and the stores) and, when no tenant is configured, the embedded demo simulator.
 
-LiveData and the simulator live in a plain process-wide registry, so 50 open browser tabs share
-one LiveData and the tenant sees one set of pollers (DESIGN rule 1), and no viewer action (such
-as Streamlit's "clear cache") can rebuild them. They are closed at interpreter exit through a
-``weakref.finalize``, or by `reset` (tests). Only the dashboard.toml reader is held with
-``st.cache_resource``: clearing it costs a file read, never a tenant request.
+They live in a plain process-wide registry, so 50 open browser tabs share one LiveData and the
+tenant sees one collector (DESIGN rule 1), and no viewer action (such as Streamlit's "clear
+cache") can stop, restart or multiply them. The server creates them at boot (`start`, from the
+lifespan in ui/server.py) so polling starts before anyone watches; a script run without that
+server (AppTest, or a boot that failed on a setting since fixed) creates them on first use.
+They are closed at shutdown (`reset`), at interpreter exit through a ``weakref.finalize``, or by
+`reset` (tests). Only the dashboard.toml reader is held with ``st.cache_resource``: clearing it
+costs a file read, never a tenant request.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import streamlit as st
 from streamlit.logger import get_logger
 
 from ipscape.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, DashboardConfig, load_config
-from ipscape.pollers import LiveData, build_live
+from ipscape.live import LiveData, build_live
 from ipscape.settings import Settings, demo_settings, is_configured, settings_from_mapping
 
 log = get_logger(__name__)
@@ -136,22 +139,36 @@ class _Registry:
                     self._live = self._build()
             return self._live
 
+    def start(self) -> LiveData:
+        """Create and start everything now (server boot); raises ConfigError like `live`."""
+        with self._lock:
+            if self._live is None:
+                self._live = self._build()
+            return self._live
+
+    def current(self) -> LiveData | None:
+        """What is running, without creating anything (health endpoints)."""
+        with self._lock:
+            return self._live
+
     def _build(self) -> LiveData:
         # A ConfigError here is raised to the page and nothing is kept: the next page retries.
+        # Both settings are read before anything starts, so a bad one starts no simulator.
+        config = dashboard_config()
         settings = tenant_settings()
         if settings is None:
             if self._simulator is None:
                 self._simulator = _start_simulator()
             simulator = self._simulator
             settings = demo_settings(simulator.api_root)
-            data = build_live(settings, dashboard_config(), clock=_simulator_clock(simulator))
+            data = build_live(settings, config, clock=_simulator_clock(simulator))
         else:
-            data = build_live(settings, dashboard_config())
+            data = build_live(settings, config)
         _register_exit(data, data.close)
-        return data
+        return data.start()
 
     def reset(self) -> None:
-        """Close the pollers, then the simulator they poll, and forget both."""
+        """Stop the collector and close the stores, then the simulator it polls; forget both."""
         with self._lock:
             data, simulator = self._live, self._simulator
             self._live = self._simulator = None
@@ -169,9 +186,20 @@ def live() -> LiveData:
     return _registry.live()
 
 
+def start() -> LiveData:
+    """Create and start the process's live data at server boot (ui/server.py)."""
+    return _registry.start()
+
+
+def current() -> LiveData | None:
+    """The process's live data if it exists; never creates it."""
+    return _registry.current()
+
+
 def reset() -> None:
-    """Close and forget the process's LiveData and demo simulator, so the next page builds new
-    ones from the current settings. For tests; viewers have no way to reach it."""
+    """Stop the collector, close the stores and stop the demo simulator, and forget them, so
+    the next page builds new ones from the current settings. Server shutdown and tests call it;
+    viewers have no way to reach it."""
     _registry.reset()
 
 

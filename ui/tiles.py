@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from ipscape.config import Threshold
-from ipscape.pollers import Snapshot
+from ipscape.snapshots import Snapshot
 from ipscape.status import UNKNOWN, Level, LevelMemory
 from ui.views import level_of_status
 

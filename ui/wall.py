@@ -28,7 +28,8 @@ from cachetools import LRUCache
 from ipscape import charts
 from ipscape.config import DashboardConfig, Threshold
 from ipscape.errors import ApiError, ConfigError, user_message
-from ipscape.pollers import LiveData, Snapshot
+from ipscape.live import LiveData
+from ipscape.snapshots import Snapshot
 from ipscape.status import ALERT, WARN, Level, LevelMemory
 from ipscape.wall import (
     WallParams,

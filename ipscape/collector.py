@@ -1,0 +1,263 @@
+"""The collector: polls every feed of one tenant on its own schedule, whoever is watching.
+
+It is the only code that decides when the tenant is asked for live data (DESIGN rule 1). It
+belongs to the server process, not to a viewer: the dashboard starts it at boot and stops it at
+shutdown (ui/server.py), and it polls whether 0 or 500 viewers are connected. Each result is
+published to the snapshot store (ipscape/snapshots.py) that pages read, and appended to the
+history store (ipscape/history.py) on the refresh path, so history has no holes when nobody
+watches.
+
+Feeds: ``campaigns`` (statistics per campaign, under the request budget's rotation), ``agents``
+(status of every agent) and ``activities`` (today's activities, fetched incrementally, see
+ipscape/activities.py) with ``voicemail`` and ``transfers`` derived from it and published with
+it. Each feed's `Poller` keeps its schedule (interval + jitter, backoff, Retry-After) and its own
+lane of the request budget; one scheduler thread starts whichever is due and sleeps until the
+next due time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+import pandas as pd
+
+from ipscape import feeds, frames
+from ipscape.activities import ActivityWindow
+from ipscape.client import IpscapeClient, request_scope
+from ipscape.clock import Clock, utc_from_timestamp
+from ipscape.config import DashboardConfig
+from ipscape.errors import PaginationError
+from ipscape.history import HistoryStore
+from ipscape.pollers import Poller, poll_deadline_s
+from ipscape.snapshots import FeedStatus, SnapshotStore
+
+log = logging.getLogger(__name__)
+
+# The feeds pages read, and the poller each one comes from.
+FEED_SOURCES = {
+    "campaigns": "campaigns",
+    "agents": "agents",
+    "activities": "activities",
+    "voicemail": "activities",
+    "transfers": "activities",
+}
+# The scheduler sleeps at most this long (real seconds), so a clock that does not run at one
+# second per second (a demo tenant running faster, a wall clock stepping) is followed closely.
+MAX_SLEEP_S = 0.25
+STOP_JOIN_S = 5.0
+
+
+def empty_frame(feed: str) -> pd.DataFrame:
+    columns = frames.FEED_COLUMNS.get(feed)
+    return pd.DataFrame(columns=list(columns)) if columns else pd.DataFrame()
+
+
+class Collector:
+    """Every live feed of one tenant, polled on schedule into ``snapshots`` and ``history``."""
+
+    def __init__(
+        self,
+        client: IpscapeClient,
+        config: DashboardConfig,
+        snapshots: SnapshotStore,
+        history: HistoryStore | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        self.client = client
+        self.config = config
+        self.snapshots = snapshots
+        self.history = history
+        self._clock: Clock = clock or time.time
+        poll = config.poll
+        # A whole poll (every page, retry and statistics call) ends by this.
+        self.poll_deadline_s = poll_deadline_s(client.settings.timeout_s, poll)
+        self.common = {
+            "jitter_s": poll.jitter_s,
+            "error_backoff_s": poll.error_backoff_s,
+            "error_backoff_max_s": poll.error_backoff_max_s,
+            "clock": self._clock,
+            "deadline_s": self.poll_deadline_s,
+        }
+        self.campaign_rotation = feeds.CampaignRotation(
+            client, config.campaigns, interval_s=poll.campaigns_s
+        )
+        self.window = ActivityWindow(
+            lambda since: feeds.fetch_activity_items(client, since=since),
+            timezone=config.display_timezone,
+            clock=self._clock,
+        )
+        self.intervals = {
+            "campaigns": poll.campaigns_s,
+            "agents": poll.agents_s,
+            "activities": poll.activities_s,
+        }
+        self.pollers: dict[str, Poller] = {
+            "campaigns": Poller(
+                "campaigns",
+                self._scoped("campaigns", self._fetch_campaigns),
+                interval_s=poll.campaigns_s,
+                on_fresh=history.append_campaigns if history is not None else None,
+                publish=self._publisher("campaigns"),
+                empty_frame=empty_frame("campaigns"),
+                **self.common,
+            ),
+            "agents": Poller(
+                "agents",
+                self._scoped("agents", self._fetch_agents, poll.agents_s),
+                interval_s=poll.agents_s,
+                on_fresh=history.append_agent_states if history is not None else None,
+                publish=self._publisher("agents"),
+                empty_frame=empty_frame("agents"),
+                **self.common,
+            ),
+            "activities": Poller(
+                "activities",
+                self._scoped("activities", self._fetch_activities, poll.activities_s),
+                interval_s=poll.activities_s,
+                publish=self._publish_activities,
+                empty_frame=empty_frame("activities"),
+                **self.common,
+            ),
+        }
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.started_at: float | None = None  # time.monotonic() at start
+
+    # -- what the feeds fetch ------------------------------------------------------------------
+    def _now(self) -> datetime:
+        return utc_from_timestamp(self._clock())
+
+    def _fetch_campaigns(self) -> pd.DataFrame:
+        return self.campaign_rotation.fetch(now=self._now())
+
+    def _fetch_agents(self) -> pd.DataFrame:
+        return feeds.fetch_agents(self.client, now=self._now())
+
+    def _fetch_activities(self) -> pd.DataFrame:
+        """One incremental fetch; its new and changed rows go to the history store here, on the
+        refresh path, so past days stay reachable without asking the tenant again."""
+        try:
+            update = self.window.fetch()
+        except PaginationError as exc:
+            update = exc.partial
+            if update is not None:
+                self._append_activities(update.changed)
+                exc.partial = update.activities
+            raise
+        self._append_activities(update.changed)
+        return update.activities
+
+    def _append_activities(self, changed: pd.DataFrame) -> None:
+        if self.history is not None and len(changed):
+            self.history.append_activities(changed)
+
+    def _scoped(
+        self, lane: str, fetch: Callable[[], pd.DataFrame], interval_s: float | None = None
+    ) -> Callable[[], pd.DataFrame]:
+        """``fetch`` in its lane of the request budget, under the poll deadline; with
+        ``interval_s``, the lane's need is then declared from the requests this poll made (the
+        campaigns feed plans its statistics calls on its grant itself)."""
+        budget = self.client.budget
+
+        def run() -> pd.DataFrame:
+            before = budget.sent(lane)
+            try:
+                with request_scope(lane, self.poll_deadline_s):
+                    return fetch()
+            finally:
+                if interval_s is not None:
+                    made = budget.sent(lane) - before
+                    budget.declare(lane, feeds.DEMAND_HEADROOM * max(1, made) * 60.0 / interval_s)
+
+        return run
+
+    # -- publishing ----------------------------------------------------------------------------
+    def _publisher(self, feed: str) -> Callable[[FeedStatus, pd.DataFrame | None], None]:
+        def publish(status: FeedStatus, frame: pd.DataFrame | None) -> None:
+            if frame is None:
+                self.snapshots.report(status)
+            else:
+                self.snapshots.publish(status, frame)
+
+        return publish
+
+    def _publish_activities(self, status: FeedStatus, frame: pd.DataFrame | None) -> None:
+        """Activities, and the voicemail and transfers derived from the same fetch, with the
+        same status (their errors are the activities poller's)."""
+        current = self.window.current() if frame is not None else None
+        derived = {
+            "activities": frame,
+            "voicemail": None if current is None else current.voicemail,
+            "transfers": None if current is None else current.transfers,
+        }
+        for feed, shown in derived.items():
+            feed_status = replace(status, feed=feed)
+            if shown is None:
+                self.snapshots.report(feed_status)
+            else:
+                self.snapshots.publish(feed_status, shown)
+
+    # -- schedule ------------------------------------------------------------------------------
+    @property
+    def feeds(self) -> dict[str, float]:
+        """Every feed pages read -> its interval (seconds)."""
+        return {feed: self.intervals[source] for feed, source in FEED_SOURCES.items()}
+
+    def start(self) -> None:
+        """Start polling in the background (idempotent)."""
+        if self._thread is not None:
+            return
+        self.started_at = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name="collector", daemon=True)
+        self._thread.start()
+        schedule = ", ".join(f"{feed} every {s:g} s" for feed, s in self.intervals.items())
+        log.info("collector started: %s", schedule)
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                for poller in self.pollers.values():
+                    poller.start_if_due()
+                wait = min(p.due_in() for p in self.pollers.values())
+            except Exception:  # the schedule must outlive any bug in one tick
+                log.exception("collector: scheduling tick failed")
+                wait = MAX_SLEEP_S
+            # A running poll reads as "due in infinity": its successor is looked for again
+            # within MAX_SLEEP_S of it ending.
+            self._wake.wait(min(wait, MAX_SLEEP_S))
+            self._wake.clear()
+
+    def run_due(self, timeout_s: float = 60.0) -> list[str]:
+        """Start every feed that is due and wait for them (tests and tools that move a manual
+        clock by hand instead of running the scheduler thread). Returns the feeds started."""
+        started = [feed for feed, poller in self.pollers.items() if poller.start_if_due()]
+        for feed in started:
+            self.pollers[feed].join(timeout_s)
+        return started
+
+    def refresh(self, feed: str) -> None:
+        """Fetch ``feed`` now (joining a fetch in flight) and wait for it."""
+        self.pollers[FEED_SOURCES[feed]].refresh()
+
+    def uptime_s(self) -> float | None:
+        return None if self.started_at is None else time.monotonic() - self.started_at
+
+    def stop(self) -> None:
+        """Stop the schedule and the pollers; the snapshots keep the last data. Idempotent."""
+        self._stopping.set()
+        self._wake.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(STOP_JOIN_S)
+        for poller in self.pollers.values():
+            poller.close()
+
+
+__all__: Sequence[str] = ("FEED_SOURCES", "Collector", "empty_frame")

@@ -1,0 +1,201 @@
+"""The collector against the simulator over real HTTP: it polls on its own schedule, readers only
+read, and every result is published to the snapshot store and the history.
+
+Most tests move a ManualClock together with the simulator's frozen clock and run the schedule
+by hand (`Collector.run_due`); the last ones run the real scheduler thread on real time and
+wait for what it publishes (never asserting how long anything took).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ipscape import frames
+from ipscape.client import IpscapeClient, RetryPolicy
+from ipscape.clock import ManualClock
+from ipscape.collector import FEED_SOURCES, Collector
+from ipscape.config import DashboardConfig, PollConfig
+from ipscape.history import SQLiteHistory
+from ipscape.live import LiveData
+from ipscape.settings import demo_settings
+from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from ipscape.snapshots import MemorySnapshots
+
+POLL = PollConfig(
+    campaigns_s=10, agents_s=10, activities_s=30, jitter_s=0, error_backoff_s=15,
+    error_backoff_max_s=60,
+)  # fmt: skip
+STATISTICS = "GET /v3.0/campaigns/{campaignId}/statistics"
+CAMPAIGNS = "GET /v3.0/campaigns"
+AGENTS = "GET /v3.0/agents/status"
+ACTIVITIES = "GET /v3.0/activities"
+
+
+@dataclass
+class Env:
+    sim: RunningSimulator
+    live: LiveData
+    collector: Collector
+    clock: ManualClock
+    history: SQLiteHistory
+
+    def advance(self, seconds: float) -> None:
+        """Move the tenant and the collector's clock forward together, then run what is due."""
+        self.sim.advance(seconds)
+        self.clock.advance(seconds)
+        self.collector.run_due()
+
+    def requests(self) -> dict[str, int]:
+        return dict(self.sim.stats()["requests"])
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    sim = start_simulator(SimulatorConfig(seed=4, speed=0, page_size=500, calls_per_day=1500))
+    clock = ManualClock(frames.parse_timestamp(sim.state()["now"]).to_pydatetime())
+    settings = demo_settings(sim.api_root)
+    client = IpscapeClient(settings, retry=RetryPolicy(max_attempts=1))
+    history = SQLiteHistory(tmp_path / "history.sqlite", 7, clock=clock)
+    config = DashboardConfig(display_timezone="Australia/Sydney", poll=POLL)
+    live = LiveData(client, config, history, clock=clock, first_wait_s=0.5)
+    assert live.collector is not None
+    try:
+        yield Env(sim, live, live.collector, clock, history)
+    finally:
+        live.close()
+        sim.stop()
+
+
+def campaign_count(env: Env) -> int:
+    return len(env.live.campaigns().frame)
+
+
+def test_the_collector_polls_every_feed_with_nobody_reading(env: Env) -> None:
+    assert sorted(env.collector.run_due()) == ["activities", "agents", "campaigns"]
+    for _ in range(3):
+        env.advance(POLL.campaigns_s)
+    asked = env.requests()
+    # Four rounds of campaigns and agents (boot + three intervals), activities once (30 s).
+    assert asked[CAMPAIGNS] == 4 and asked[AGENTS] == 4
+    assert asked[STATISTICS] == 4 * campaign_count(env)
+    assert asked[ACTIVITIES] >= 1
+    statuses = env.live.snapshots.statuses()
+    assert set(statuses) == set(FEED_SOURCES)
+    assert statuses["campaigns"].version == 4 and statuses["agents"].version == 4
+
+
+def test_reading_never_asks_the_tenant(env: Env) -> None:
+    env.collector.run_due()
+    before = env.sim.stats()["total"]
+    for _ in range(50):
+        env.clock.advance(1)  # long past the interval: the data goes stale, nobody refreshes it
+        for feed in FEED_SOURCES:
+            assert env.live.snapshot(feed).has_data
+    assert env.sim.stats()["total"] == before
+    assert env.live.campaigns().state == "stale"
+
+
+def test_before_the_first_poll_a_reader_waits_a_bounded_moment_then_sees_empty(env: Env) -> None:
+    snap = env.live.campaigns()  # the schedule has not run: first_wait_s is 0.5 s here
+    assert snap.state == "empty" and not snap.has_data
+    assert list(snap.frame.columns) == frames.FEED_COLUMNS["campaigns"]
+    assert env.sim.stats()["total"] == 0
+
+
+def test_voicemail_and_transfers_are_published_with_the_activities_they_come_from(
+    env: Env,
+) -> None:
+    env.collector.run_due()
+    activities, voicemail, transfers = (
+        env.live.activities(), env.live.voicemail(), env.live.transfers()
+    )  # fmt: skip
+    assert voicemail.fetched_at == transfers.fetched_at == activities.fetched_at
+    assert voicemail.version == transfers.version == activities.version == 1
+    assert len(voicemail.frame) > 0 and len(transfers.frame) > 0
+    env.sim.inject({"kind": "status", "status": 500, "match": "/v3.0/activities"})
+    env.advance(POLL.activities_s)
+    for snap in (env.live.activities(), env.live.voicemail(), env.live.transfers()):
+        assert snap.state == "error" and "HTTP 500" in (snap.error or "")
+        assert snap.fetched_at == activities.fetched_at  # the last good data stays
+    assert len(env.live.voicemail().frame) == len(voicemail.frame)
+
+
+def test_a_failing_feed_backs_off_on_its_own_schedule_and_recovers(env: Env) -> None:
+    env.collector.run_due()
+    env.sim.inject({"kind": "status", "status": 503, "match": "*/statistics"})
+    env.advance(POLL.campaigns_s)
+    assert env.live.campaigns().state == "error"
+    status = env.live.snapshots.status("campaigns")
+    assert status is not None and status.error_kind == "server" and status.failures == 1
+    env.sim.reset_stats()
+    for _ in range(14):  # inside the 15 s backoff: agents keep their schedule, campaigns wait
+        env.advance(1)
+    assert env.requests().get(CAMPAIGNS, 0) == 0
+    assert env.requests()[AGENTS] == 1
+    env.sim.clear_faults()
+    env.advance(1)
+    snap = env.live.campaigns()
+    assert snap.state == "fresh" and snap.error is None
+    assert env.live.snapshots.status("campaigns").failures == 0  # type: ignore[union-attr]
+
+
+def test_the_schedule_is_fixed_rate_so_a_late_start_does_not_push_later_polls(env: Env) -> None:
+    poller = env.collector.pollers["agents"]
+    env.collector.run_due()
+    env.advance(POLL.agents_s + 3)  # the scheduler woke 3 s late
+    assert poller.due_in() == pytest.approx(POLL.agents_s - 3)
+
+
+def test_history_gets_every_poll_and_todays_activities_without_a_reader(env: Env) -> None:
+    start = env.live.now()
+    env.collector.run_due()
+    for _ in range(6):
+        env.advance(POLL.campaigns_s)
+    trend = env.history.campaign_history(start - timedelta(seconds=1))
+    moments = sorted(trend["at"].unique())
+    assert len(moments) == 7
+    gaps = pd.Series(moments).diff().dropna().dt.total_seconds()
+    assert (gaps <= 2 * POLL.campaigns_s).all()
+    stored = env.history.activity_history(start - timedelta(days=1))
+    held = env.live.activities().frame
+    assert set(stored["activity_id"]) == set(held["activity_id"])
+
+
+def test_stop_ends_polling_and_readers_keep_the_last_data(env: Env) -> None:
+    env.collector.run_due()
+    env.collector.stop()
+    before = env.sim.stats()["total"]
+    env.clock.advance(60)
+    assert env.collector.run_due() == []
+    assert env.sim.stats()["total"] == before
+    assert env.live.campaigns().has_data
+
+
+# --- the real scheduler thread on real time -----------------------------------------------------
+
+
+def test_the_scheduler_thread_keeps_polling_with_no_reader(tmp_path: Path) -> None:
+    fast = PollConfig(campaigns_s=0.3, agents_s=0.3, activities_s=0.6, jitter_s=0)
+    with start_simulator(SimulatorConfig(seed=2, speed=0, calls_per_day=300)) as sim:
+        client = IpscapeClient(demo_settings(sim.api_root))
+        snapshots = MemorySnapshots()
+        collector = Collector(client, DashboardConfig(poll=fast), snapshots)
+        try:
+            collector.start()
+            collector.start()  # idempotent: one scheduler
+            for version in range(1, 6):
+                status = snapshots.wait("agents", version - 1, 30)
+                assert status is not None and status.version >= version
+            assert collector.uptime_s() is not None
+        finally:
+            collector.stop()
+            client.close()
+        stopped_at = sim.stats()["total"]
+    assert stopped_at >= 5 * 2  # five agent polls and at least as many campaign lists
+    assert snapshots.status("campaigns") is not None
