@@ -337,3 +337,68 @@ def test_closed_poller_serves_the_last_snapshot_without_fetching(clock):
     snap = poller.snapshot()
     assert upstream.calls == 1
     assert snap.state == "stale" and snap.frame["n"].tolist() == [1]
+
+
+# --- the scheduled path (the collector calls start_if_due; readers read the store) -------------
+
+
+def test_start_if_due_starts_one_refresh_and_never_waits(clock):
+    upstream = Upstream()
+    upstream.gate = threading.Event()
+    poller = make_poller(upstream, clock)
+    assert poller.due_in() == 0.0
+    assert poller.start_if_due() is True
+    assert upstream.entered.wait(5)
+    assert poller.start_if_due() is False  # one in flight: no second one
+    assert poller.due_in() == float("inf")
+    upstream.gate.set()
+    poller.join(5)
+    assert upstream.calls == 1
+    assert poller.due_in() == INTERVAL
+    assert poller.start_if_due() is False
+
+
+def test_due_times_keep_a_fixed_rate_when_a_start_is_late(clock):
+    upstream = Upstream()
+    poller = make_poller(upstream, clock)
+    poller.start_if_due()
+    poller.join(5)
+    for late in (2.0, 0.5, 3.0):
+        clock.advance(poller.due_in() + late)
+        poller.start_if_due()
+        poller.join(5)
+        assert poller.due_in() == pytest.approx(INTERVAL - late)  # anchored to the due time
+
+
+def test_far_behind_the_schedule_restarts_from_now_instead_of_catching_up(clock):
+    upstream = Upstream()
+    poller = make_poller(upstream, clock)
+    poller.start_if_due()
+    poller.join(5)
+    clock.advance(10 * INTERVAL)  # e.g. the machine slept
+    poller.start_if_due()
+    poller.join(5)
+    assert poller.due_in() == INTERVAL  # no burst of missed polls
+    assert upstream.calls == 2
+
+
+def test_publish_hears_every_outcome_with_its_status(clock):
+    upstream = Upstream()
+    heard: list[tuple[str, int, str | None, object]] = []
+
+    def publish(status, frame) -> None:
+        heard.append((status.feed, status.version, status.error_kind, frame))
+
+    poller = make_poller(upstream, clock, publish=publish)
+    poller.start_if_due()
+    poller.join(5)
+    upstream.fail = ServerError("x", status_code=502)
+    clock.advance(INTERVAL)
+    poller.start_if_due()
+    poller.join(5)
+    (feed, version, kind, frame), (_, failed_version, failed_kind, nothing) = heard
+    assert feed == "campaigns" and version == 1 and kind is None
+    assert isinstance(frame, pd.DataFrame) and frame["n"].tolist() == [1]
+    assert failed_version == 1 and failed_kind == "server" and nothing is None
+    status = poller.status()
+    assert status.failures == 1 and status.refresh_s is not None and status.refresh_s >= 0
