@@ -1,23 +1,25 @@
 """Real-browser test support: the dashboard as a `streamlit run` subprocess, and headless Chromium.
 
-Used by tests/test_browser_wall.py and benchmarks/soak.py. The server listens on 127.0.0.1 on a
-free port, talks to a simulator (never a real tenant) and is always terminated by its context
-manager. Playwright cannot download browsers here, so Chromium is the system one (Debian's
-``/usr/bin/chromium``, or $IPSCAPE_CHROMIUM); `chromium_path()` is None when there is none and
-the browser tests skip with that reason. With IPSCAPE_REQUIRE_BROWSER=1 (CI) a missing Chromium
-or Playwright is an error instead: `chromium_path()` and `playwright_sync_api()` raise.
+Used by tests/test_browser_wall.py, tests/test_collector_server.py and benchmarks/soak.py. The
+server listens on 127.0.0.1 on a free port, talks to a simulator (never a real tenant) and is
+always terminated by its context manager. Playwright cannot download browsers here, so Chromium
+is the system one (Debian's ``/usr/bin/chromium``, or $IPSCAPE_CHROMIUM); `chromium_path()` is
+None when there is none and the browser tests skip with that reason. With
+IPSCAPE_REQUIRE_BROWSER=1 (CI) a missing Chromium or Playwright is an error instead:
+`chromium_path()` and `playwright_sync_api()` raise.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -166,9 +168,11 @@ class StreamlitServer:
         port: int | None = None,
         *,
         app_dir: Path = REPO,
+        args: Sequence[str] = (),
     ) -> None:
         self.env = dict(env)
         self.app_dir = app_dir
+        self.args = tuple(args)  # more `streamlit run` options, e.g. ("--logger.level", "info")
         self.log_path = log_path
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -193,6 +197,7 @@ class StreamlitServer:
             "127.0.0.1",
             "--server.headless",
             "true",
+            *self.args,
         ]
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -224,6 +229,20 @@ class StreamlitServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+
+    def wait_for_log(self, pattern: str, timeout_s: float) -> re.Match[str]:
+        """The first match of ``pattern`` in the server's output, waiting up to ``timeout_s``."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = regex.search(self.log(tail=1_000_000))
+            if found:
+                return found
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited; see {self.log_path}:\n{self.log()}")
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no {pattern!r} in the server log after {timeout_s:.0f} s")
+            time.sleep(0.25)
 
     def log(self, tail: int = 4000) -> str:
         try:
