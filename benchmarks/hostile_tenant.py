@@ -79,7 +79,7 @@ def requests_at_ten_thousand_campaigns(tenant: HostileTenant, seconds: float) ->
 
     before = tenant.count("/v3.0/campaigns")
     client = IpscapeClient(settings, discover=False, budget=RequestBudget(600))
-    with LiveData(client, DashboardConfig(poll=poll)) as live:
+    with LiveData(client, DashboardConfig(poll=poll)).start() as live:
         ends = time.monotonic() + seconds
         while time.monotonic() < ends:
             live.campaigns()

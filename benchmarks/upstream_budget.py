@@ -1,4 +1,4 @@
-"""Upstream requests per minute: shared pollers (ours) vs every viewer polling for itself.
+"""Upstream requests per minute: one collector (ours) vs every viewer polling for itself.
 
     python -m benchmarks.upstream_budget [--seconds 25] [--viewers 50] [--scale small]
 
@@ -35,6 +35,7 @@ def shared_viewers(
     """(one viewer's read, cleanup): every viewer reads the same process-wide LiveData."""
     history = SQLiteHistory(config.history.path, 1)
     live = LiveData(IpscapeClient(demo_settings(sim.api_root)), config, history, clock=clock)
+    live.start()  # the collector polls on schedule, as the server does from boot
 
     def read() -> None:
         live.campaigns()

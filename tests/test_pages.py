@@ -462,3 +462,18 @@ def test_shipped_dashboard_toml_lists_the_defaults() -> None:
 
     shipped = load_config(ROOT / "dashboard.toml")
     assert replace(shipped, source="defaults") == DashboardConfig()
+
+
+def test_no_live_page_asks_the_tenant_only_the_collector_does(tenant: RunningSimulator) -> None:
+    open_page("overview")  # builds the live data; its collector makes the first round
+    live = runtime.live()
+    assert live.collector is not None
+    live.collector.stop()  # from here on, any tenant request would come from a page
+    before = tenant.stats()["total"]
+    for page in (p for p in PAGES if p != "drilldown"):
+        at = open_page(page)
+        assert not at.exception, page
+    wall = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+    wall.query_params.update({"kiosk": "1", "rotate": "0"})
+    assert not wall.run().exception
+    assert tenant.stats()["total"] == before
