@@ -27,13 +27,13 @@ from datetime import datetime
 import pandas as pd
 
 from ipscape import feeds, frames
-from ipscape.activities import ActivityWindow
+from ipscape.activities import ActivityUpdate, ActivityWindow
 from ipscape.client import IpscapeClient, request_scope
 from ipscape.clock import Clock, utc_from_timestamp
 from ipscape.config import DashboardConfig
 from ipscape.errors import PaginationError
 from ipscape.history import HistoryStore
-from ipscape.pollers import Poller, poll_deadline_s
+from ipscape.pollers import Poller, poll_deadline_s, poller_options
 from ipscape.snapshots import FeedStatus, SnapshotStore
 
 log = logging.getLogger(__name__)
@@ -77,13 +77,7 @@ class Collector:
         poll = config.poll
         # A whole poll (every page, retry and statistics call) ends by this.
         self.poll_deadline_s = poll_deadline_s(client.settings.timeout_s, poll)
-        self.common = {
-            "jitter_s": poll.jitter_s,
-            "error_backoff_s": poll.error_backoff_s,
-            "error_backoff_max_s": poll.error_backoff_max_s,
-            "clock": self._clock,
-            "deadline_s": self.poll_deadline_s,
-        }
+        self.options = poller_options(poll, self._clock, self.poll_deadline_s)
         self.campaign_rotation = feeds.CampaignRotation(
             client, config.campaigns, interval_s=poll.campaigns_s
         )
@@ -105,7 +99,7 @@ class Collector:
                 on_fresh=history.append_campaigns if history is not None else None,
                 publish=self._publisher("campaigns"),
                 empty_frame=empty_frame("campaigns"),
-                **self.common,
+                **self.options,
             ),
             "agents": Poller(
                 "agents",
@@ -114,7 +108,7 @@ class Collector:
                 on_fresh=history.append_agent_states if history is not None else None,
                 publish=self._publisher("agents"),
                 empty_frame=empty_frame("agents"),
-                **self.common,
+                **self.options,
             ),
             "activities": Poller(
                 "activities",
@@ -122,7 +116,7 @@ class Collector:
                 interval_s=poll.activities_s,
                 publish=self._publish_activities,
                 empty_frame=empty_frame("activities"),
-                **self.common,
+                **self.options,
             ),
         }
         self._wake = threading.Event()
@@ -146,10 +140,9 @@ class Collector:
         try:
             update = self.window.fetch()
         except PaginationError as exc:
-            update = exc.partial
-            if update is not None:
-                self._append_activities(update.changed)
-                exc.partial = update.activities
+            if isinstance(exc.partial, ActivityUpdate):
+                self._append_activities(exc.partial.changed)
+                exc.partial = exc.partial.activities
             raise
         self._append_activities(update.changed)
         return update.activities

@@ -31,7 +31,7 @@ from ipscape.collector import FEED_SOURCES, Collector, empty_frame
 from ipscape.config import DashboardConfig
 from ipscape.errors import PaginationError
 from ipscape.history import HistoryStore, ResilientHistory, SQLiteHistory
-from ipscape.pollers import FIRST_DATA_WAIT_S, Poller
+from ipscape.pollers import FIRST_DATA_WAIT_S, Poller, poller_options
 from ipscape.settings import Settings
 from ipscape.snapshots import FeedStatus, MemorySnapshots, Snapshot, SnapshotStore, snapshot_of
 
@@ -91,13 +91,7 @@ class LiveData:
         self.poll_deadline_s = (
             collector.poll_deadline_s if collector is not None else 6 * settings.timeout_s
         )
-        self._common = {
-            "jitter_s": poll.jitter_s,
-            "error_backoff_s": poll.error_backoff_s,
-            "error_backoff_max_s": poll.error_backoff_max_s,
-            "clock": self._clock,
-            "deadline_s": self.poll_deadline_s,
-        }
+        self._options = poller_options(poll, self._clock, self.poll_deadline_s)
         # Drill-down and media share one lane with a modest reservation; the feeds say what they
         # need after each poll, and the campaigns feed plans its statistics calls on its grant.
         if client.budget.per_minute is not None:
@@ -214,7 +208,7 @@ class LiveData:
                 frame = frame.loc[keep].reset_index(drop=True)
         return replace(snap, frame=frame)
 
-    def dial_attempts(self, lead_id: int | str) -> Snapshot:
+    def dial_attempts(self, lead_id: int) -> Snapshot:
         def fetch() -> pd.DataFrame:
             with request_scope(QUERY_LANE, self.poll_deadline_s):
                 items = feeds.fetch_activity_items(
@@ -237,7 +231,7 @@ class LiveData:
                     fetch,
                     interval_s=self.config.poll.activities_s,
                     empty_frame=empty_frame(feed),
-                    **self._common,
+                    **self._options,
                 )
                 self._queries[key] = poller
             return poller

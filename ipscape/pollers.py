@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypedDict
 
 import pandas as pd
 
@@ -43,6 +44,26 @@ STUCK_GRACE_S = 5.0
 
 # Called with the feed's status and the frame to show (None: a failure with nothing new to show).
 Publish = Callable[[FeedStatus, "pd.DataFrame | None"], None]
+
+
+class PollerOptions(TypedDict):
+    """What every poller of one tenant shares, from ``dashboard.toml``'s ``[poll]``."""
+
+    jitter_s: float
+    error_backoff_s: float
+    error_backoff_max_s: float
+    clock: Clock
+    deadline_s: float | None
+
+
+def poller_options(poll: PollConfig, clock: Clock, deadline_s: float | None) -> PollerOptions:
+    return PollerOptions(
+        jitter_s=poll.jitter_s,
+        error_backoff_s=poll.error_backoff_s,
+        error_backoff_max_s=poll.error_backoff_max_s,
+        clock=clock,
+        deadline_s=deadline_s,
+    )
 
 
 def poll_deadline_s(timeout_s: float, poll: PollConfig) -> float:
@@ -351,4 +372,4 @@ class Poller:
         )
 
 
-__all__: Sequence[str] = ("Poller", "poll_deadline_s")
+__all__: Sequence[str] = ("Poller", "PollerOptions", "poll_deadline_s", "poller_options")
