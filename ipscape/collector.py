@@ -251,6 +251,8 @@ class Collector:
             thread.join(STOP_JOIN_S)
         for poller in self.pollers.values():
             poller.close()
+        if thread is not None:
+            log.info("collector stopped")
 
 
 __all__: Sequence[str] = ("FEED_SOURCES", "Collector", "empty_frame")

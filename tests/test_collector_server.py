@@ -25,6 +25,7 @@ import itertools
 import json
 import math
 import re
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -583,3 +584,31 @@ def test_healthz_fails_while_the_tenant_fails_and_recovers_after(dashboard: Dash
     assert not leaked(json.dumps(failing, ensure_ascii=False), forbidden)
     assert not leaked(metrics, forbidden)
     assert_health_shape(wait_health(dashboard, 200, within_s=RECOVERED_WITHIN_S))
+
+
+def test_the_server_stops_its_collector_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """Its own server: a stop ends the collector, the stores and the simulator, then exits."""
+    config = tmp_path / "dashboard.toml"
+    history = tmp_path / "history.sqlite"
+    config.write_text(
+        CONFIG.format(**POLL_S, history=json.dumps(history.as_posix())), encoding="utf-8"
+    )
+    server = StreamlitServer(
+        demo_env(config), tmp_path / "streamlit.log", args=("--logger.level", "info")
+    )
+    try:
+        server.start()
+        server.wait_for_log(r"collector started", BOOT_ANNOUNCE_S)
+        tenant = server.wait_for_log(TENANT_ANNOUNCED, BOOT_ANNOUNCE_S).group(1)
+        assert httpx.get(f"{tenant}/_simulator/stats", timeout=10).status_code == 200
+        process = server.process
+        assert process is not None
+        process.terminate()
+        # uvicorn re-raises the signal once its shutdown (our lifespan's included) is done.
+        assert process.wait(timeout=60) in (0, -signal.SIGTERM)
+        log = server.log(tail=20_000)
+        assert "collector stopped" in log and "Traceback" not in log
+        with pytest.raises(httpx.HTTPError):  # the embedded tenant went with it
+            httpx.get(f"{tenant}/_simulator/stats", timeout=5)
+    finally:
+        server.stop()

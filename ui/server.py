@@ -31,6 +31,9 @@ log = get_logger(__name__)
 
 def boot() -> None:
     """Start the live data now, unless a setting is broken (then the pages say why)."""
+    # The library logs under "ipscape" (collector started, refresh failures, history trouble):
+    # give it Streamlit's console handler, format and --logger.level, like Streamlit's own.
+    get_logger("ipscape")
     problem = auth.secrets_problem()
     if problem is not None:
         log.error("Not collecting: %s", problem)
