@@ -32,8 +32,17 @@ from ipscape.config import DashboardConfig
 from ipscape.errors import PaginationError
 from ipscape.history import HistoryStore, ResilientHistory, SQLiteHistory
 from ipscape.pollers import FIRST_DATA_WAIT_S, Poller, poller_options
+from ipscape.replica import SnapshotFollower, StoreProblem
 from ipscape.settings import Settings
-from ipscape.snapshots import FeedStatus, MemorySnapshots, Snapshot, SnapshotStore, snapshot_of
+from ipscape.snapshots import (
+    CollectorInfo,
+    FeedStatus,
+    MemorySnapshots,
+    Service,
+    Snapshot,
+    SnapshotStore,
+    snapshot_of,
+)
 
 QUERY_CACHE_SIZE = 64
 MEDIA_CACHE_BYTES = 64 * 1024 * 1024
@@ -69,6 +78,9 @@ class LiveData:
         clock: Clock | None = None,
         embedded: bool = True,
         first_wait_s: float = FIRST_DATA_WAIT_S,
+        services: Sequence[Service] = (),
+        follower: SnapshotFollower | None = None,
+        active_collector: Callable[[], CollectorInfo | None] | None = None,
     ) -> None:
         self.client = client
         self.config = config
@@ -78,6 +90,11 @@ class LiveData:
         if collector is None and embedded:
             collector = Collector(client, config, self.snapshots, history, clock=self._clock)
         self.collector = collector
+        # A replica's follower (snapshots copied from a shared store), and what else runs in
+        # the background for this LiveData (a collector under a database lease, say).
+        self.follower = follower
+        self.services = tuple(services)
+        self._active_collector = active_collector
         self.first_wait_s = first_wait_s
         settings = client.settings
         self.demo: bool = bool(getattr(settings, "demo", False))
@@ -109,10 +126,27 @@ class LiveData:
         self._closed = False
 
     def start(self) -> LiveData:
-        """Start the collector's schedule (the server does this at boot)."""
+        """Start the collector's schedule, the follower and the services (at server boot)."""
         if self.collector is not None:
             self.collector.start()
+        for service in self.services:
+            service.start()
+        if self.follower is not None:
+            self.follower.start()
         return self
+
+    def store_problem(self) -> StoreProblem | None:
+        """Why the snapshots may be behind (a replica that cannot read the shared store)."""
+        return None if self.follower is None else self.follower.problem()
+
+    def active_collector(self) -> CollectorInfo | None:
+        """Which process polls the tenant, when another one does (scaled deployments)."""
+        if self._active_collector is None:
+            return None
+        try:
+            return self._active_collector()
+        except Exception:  # the store is down: the banner says so already
+            return None
 
     def _now(self) -> datetime:
         return utc_from_timestamp(self._clock())
@@ -326,6 +360,10 @@ class LiveData:
         if self._closed:
             return
         self._closed = True
+        if self.follower is not None:
+            self.follower.stop()
+        for service in reversed(self.services):
+            service.stop()
         if self.collector is not None:
             self.collector.stop()
         with self._queries_lock:

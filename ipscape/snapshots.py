@@ -128,6 +128,24 @@ class SnapshotStore(Protocol):
     def close(self) -> None: ...
 
 
+class Service(Protocol):
+    """Something that runs in the background beside the readers (a follower, a collector)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class CollectorInfo(Protocol):
+    """Which process polls the tenant (the holder of the collector lease) and since when."""
+
+    @property
+    def holder(self) -> str: ...
+
+    @property
+    def since(self) -> datetime | None: ...
+
+
 class MemorySnapshots:
     """Snapshots in this process's memory (the embedded default). Thread-safe."""
 
@@ -179,8 +197,10 @@ class MemorySnapshots:
 
 
 __all__: Sequence[str] = (
+    "CollectorInfo",
     "FeedStatus",
     "MemorySnapshots",
+    "Service",
     "Snapshot",
     "SnapshotStore",
     "State",

@@ -14,7 +14,7 @@ import streamlit as st
 from ipscape.errors import ApiError, ConfigError, user_message
 from ipscape.settings import SETTING_NAMES, TIMEOUT
 from ui import auth, runtime
-from ui.tiles import plain
+from ui.tiles import collector_text, plain, store_problem_text
 
 DEMO_LABEL = "Demo data"
 
@@ -77,7 +77,21 @@ def page_start(title: str) -> runtime.AppContext:
         if ctx.demo:
             st.badge(DEMO_LABEL, icon="🧪", color="orange")
         st.caption(plain(f"{ctx.config.title} · {_now_text(ctx)}"))
+    if ctx.live.follower is not None:
+        store_banner(ctx)
     return ctx
+
+
+def store_banner(ctx: runtime.AppContext) -> None:
+    """On a replica: a warning while the shared database cannot be read (checked every 5 s)."""
+
+    @auth.live_fragment(5.0)
+    def banner() -> None:
+        problem = ctx.live.store_problem()
+        if problem is not None:
+            st.warning(plain(store_problem_text(problem, ctx.tz)), icon="🗄️")
+
+    banner()
 
 
 def _now_text(ctx: runtime.AppContext) -> str:
@@ -103,12 +117,11 @@ def page_footer(ctx: runtime.AppContext) -> None:
     @auth.live_fragment(ctx.config.poll.campaigns_s)
     def footer() -> None:
         st.divider()
-        st.caption(
-            plain(
-                f"{budget_text(ctx)} · {DEMO_LABEL if ctx.demo else 'live tenant'} · "
-                f"times in {ctx.tz} · config: {ctx.config.source}"
-            )
-        )
+        parts = [budget_text(ctx), DEMO_LABEL if ctx.demo else "live tenant"]
+        if ctx.live.follower is not None:
+            parts.append(collector_text(ctx.live.active_collector(), ctx.tz))
+        parts += [f"times in {ctx.tz}", f"config: {ctx.config.source}"]
+        st.caption(plain(" · ".join(parts)))
 
     footer()
     auth.account_menu()

@@ -15,7 +15,8 @@ import pandas as pd
 import streamlit as st
 
 from ipscape.config import Threshold
-from ipscape.snapshots import Snapshot
+from ipscape.replica import StoreProblem
+from ipscape.snapshots import CollectorInfo, Snapshot
 from ipscape.status import UNKNOWN, Level, LevelMemory
 from ui.views import level_of_status
 
@@ -47,6 +48,21 @@ def format_age(seconds: float | None) -> str:
 
 def clock_time(at: datetime | None, tz: str) -> str:
     return "--" if at is None else at.astimezone(ZoneInfo(tz)).strftime("%H:%M:%S")
+
+
+def store_problem_text(problem: StoreProblem, tz: str) -> str:
+    """A replica that cannot read the shared database: since when, and that the data waits."""
+    return (
+        f"SHARED DATABASE UNREACHABLE since {clock_time(problem.since, tz)}: showing the last "
+        f"data received; it updates by itself once the database answers. {problem.reason}"
+    )
+
+
+def collector_text(info: CollectorInfo | None, tz: str) -> str:
+    """Which process polls the tenant for this replica (the footer of a scaled deployment)."""
+    if info is None:
+        return "collector: none active"
+    return f"collector: {info.holder} since {clock_time(info.since, tz)}"
 
 
 def freshness_text(snapshot: Snapshot, tz: str) -> str:

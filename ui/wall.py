@@ -666,6 +666,9 @@ def render_board(live: LiveData, config: DashboardConfig, params: WallParams) ->
     banner = connection_banner(board.snapshots_for(view), board.tz)
     if banner:
         st.error(tiles.plain(banner), icon="⚠️")
+    problem = live.store_problem()
+    if problem is not None:
+        st.error(tiles.plain(tiles.store_problem_text(problem, board.tz)), icon="🗄️")
     if view == "overview":
         overview_view(board, now)
     elif view == "agents":

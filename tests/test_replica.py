@@ -1,0 +1,124 @@
+"""A replica's local copy of the snapshots, and history reads shared by every viewer.
+
+Here the shared store is an in-process MemorySnapshots written by a real collector over the
+simulator; tests/test_pgstore.py and tests/test_scale_out.py do the same with PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ipscape import frames
+from ipscape.client import IpscapeClient
+from ipscape.clock import ManualClock
+from ipscape.collector import FEED_SOURCES, Collector
+from ipscape.config import DashboardConfig, PollConfig
+from ipscape.history import SQLiteHistory
+from ipscape.live import LiveData
+from ipscape.replica import CachedHistory, SnapshotFollower
+from ipscape.settings import demo_settings
+from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from ipscape.snapshots import MemorySnapshots
+
+POLL = PollConfig(campaigns_s=10, agents_s=10, activities_s=30, jitter_s=0)
+
+
+@pytest.fixture
+def tenant() -> Iterator[RunningSimulator]:
+    with start_simulator(SimulatorConfig(seed=9, speed=0, calls_per_day=800)) as sim:
+        yield sim
+
+
+@pytest.fixture
+def shared(tenant: RunningSimulator) -> Iterator[tuple[Collector, MemorySnapshots, ManualClock]]:
+    clock = ManualClock(frames.parse_timestamp(tenant.state()["now"]).to_pydatetime())
+    client = IpscapeClient(demo_settings(tenant.api_root))
+    store = MemorySnapshots()
+    collector = Collector(client, DashboardConfig(poll=POLL), store, clock=clock)
+    try:
+        yield collector, store, clock
+    finally:
+        collector.stop()
+        client.close()
+
+
+def test_the_follower_copies_each_new_version_once(shared) -> None:  # type: ignore[no-untyped-def]
+    collector, source, clock = shared
+    local = MemorySnapshots()
+    follower = SnapshotFollower(source, local)
+    assert follower.sync() == []  # nothing published yet
+    collector.run_due()
+    assert sorted(follower.sync()) == sorted(FEED_SOURCES)
+    reads = follower.frame_reads
+    for _ in range(5):  # many viewers' worth of checks, no new version
+        assert follower.sync() == []
+    assert follower.frame_reads == reads
+    clock.advance(POLL.campaigns_s)
+    collector.run_due()
+    assert sorted(follower.sync()) == ["agents", "campaigns"]
+    for feed in FEED_SOURCES:
+        mine, theirs = local.read(feed), source.read(feed)
+        assert mine[0] == theirs[0]  # same status, version included
+        pd.testing.assert_frame_equal(mine[1], theirs[1])
+
+
+def test_a_failed_refresh_reaches_the_replica_with_the_last_good_frame(  # type: ignore[no-untyped-def]
+    shared, tenant: RunningSimulator
+) -> None:
+    collector, source, clock = shared
+    local = MemorySnapshots()
+    follower = SnapshotFollower(source, local)
+    collector.run_due()
+    follower.sync()
+    good = local.read("agents")
+    tenant.inject({"kind": "status", "status": 503, "match": "/v3.0/agents/status"})
+    clock.advance(POLL.agents_s)
+    collector.run_due()
+    assert "agents" not in follower.sync()  # an error has no new frame to read
+    status, frame = local.read("agents")
+    assert status is not None and status.error_kind == "server"
+    assert frame is good[1]
+
+
+def test_a_replica_reads_only_its_local_copy(shared, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    collector, source, _clock = shared
+    local = MemorySnapshots()
+    follower = SnapshotFollower(source, local)
+    collector.run_due()
+    follower.sync()
+    replica = LiveData(
+        IpscapeClient(collector.client.settings),
+        collector.config,
+        snapshots=local,
+        embedded=False,
+        follower=follower,
+    )
+    try:
+        assert replica.collector is None and replica.pollers == {}
+        assert replica.campaigns().frame.equals(source.read("campaigns")[1])
+        assert replica.store_problem() is None
+        assert replica.operator_view().started_at is None
+    finally:
+        replica.close()
+
+
+def test_history_reads_are_shared_for_their_ttl(tmp_path: Path) -> None:
+    clock = ManualClock()
+    store = SQLiteHistory(tmp_path / "h.sqlite", 7, clock=clock)
+    cached = CachedHistory(store, ttl_s=10, clock=clock)
+    at = pd.Timestamp(clock(), unit="s", tz="UTC").to_pydatetime()
+    rows = pd.DataFrame({"state": ["Available", "Busy"]})
+    cached.append_agent_states(rows, at)
+    since = at - timedelta(hours=1)
+    first = cached.agent_state_history(since)
+    cached.append_agent_states(rows, at + timedelta(seconds=5))
+    assert cached.agent_state_history(since).equals(first)  # within the TTL: the same read
+    clock.advance(11)
+    later = cached.agent_state_history(since)
+    assert later["at"].nunique() == first["at"].nunique() + 1
+    cached.close()
