@@ -83,7 +83,7 @@ _ACTIVITY_STORAGE = (
     ("has_voicemail", "has_voicemail", "bool"),
     ("raw", "raw", "json"),
 )
-_ACTIVITY_TABLE_COLUMNS = ("at_ns", *(stored for _, stored, _ in _ACTIVITY_STORAGE))
+ACTIVITY_TABLE_COLUMNS = ("at_ns", *(stored for _, stored, _ in _ACTIVITY_STORAGE))
 _ACTIVITY_DTYPES = frames.activities_frame([]).dtypes.to_dict()
 
 _SCHEMA = """
@@ -214,14 +214,14 @@ def _ns(value: datetime) -> int:
 
 
 def empty_campaign_history() -> pd.DataFrame:
-    return _typed_campaigns(pd.DataFrame(columns=list(CAMPAIGN_COLUMNS)))
+    return typed_campaigns(pd.DataFrame(columns=list(CAMPAIGN_COLUMNS)))
 
 
 def empty_agent_state_history() -> pd.DataFrame:
-    return _typed_states(pd.DataFrame(columns=list(AGENT_STATE_COLUMNS)))
+    return typed_states(pd.DataFrame(columns=list(AGENT_STATE_COLUMNS)))
 
 
-def _typed_campaigns(frame: pd.DataFrame) -> pd.DataFrame:
+def typed_campaigns(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.astype(
         {
             "campaign_id": "Int64",
@@ -236,14 +236,14 @@ def _typed_campaigns(frame: pd.DataFrame) -> pd.DataFrame:
     return out[list(CAMPAIGN_COLUMNS)]
 
 
-def _typed_states(frame: pd.DataFrame) -> pd.DataFrame:
+def typed_states(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.astype({"state": "string", "agents": "Int64"})
     out["at"] = pd.to_datetime(frame["at"].astype("Int64"), unit="ms", utc=True)
     return out[list(AGENT_STATE_COLUMNS)]
 
 
 def empty_activity_history() -> pd.DataFrame:
-    return _typed_activities([])
+    return typed_activities([])
 
 
 _STORED_TYPES: dict[str, tuple[str, type]] = {
@@ -280,10 +280,10 @@ def _raw_json(value: object) -> str | None:
     return text if len(text) <= MAX_RAW_JSON_CHARS else None
 
 
-def _typed_activities(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
-    """Rows of _ACTIVITY_TABLE_COLUMNS (at_ns first, then the stored columns) as a frame typed
+def typed_activities(rows: Sequence[tuple[Any, ...]]) -> pd.DataFrame:
+    """Rows of ACTIVITY_TABLE_COLUMNS (at_ns first, then the stored columns) as a frame typed
     exactly like frames.activities_frame's."""
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(_ACTIVITY_TABLE_COLUMNS)
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(ACTIVITY_TABLE_COLUMNS)
     out: dict[str, Any] = {}
     for (name, _, kind), values in zip(_ACTIVITY_STORAGE, columns[1:], strict=True):
         if kind == "time":
@@ -305,6 +305,105 @@ def _parsed_raw(text: str | None) -> Any:
         return json.loads(text)
     except ValueError:
         return None
+
+
+def campaign_rows(frame: pd.DataFrame | None, at: datetime) -> list[tuple[Any, ...]]:
+    """One stored row per identified campaign at ``at``: (at_ms, campaign_id, name, ewt_s,
+    max_wait_s, calls_waiting, agents_available), unknown values None."""
+    if frame is None or not len(frame) or "campaign_id" not in frame.columns:
+        return []
+    at_ms = _ms(at)
+    rows = []
+    for record in frame.to_dict("records"):
+        campaign_id = _value(record.get("campaign_id"), int)
+        if campaign_id is None:
+            continue
+        name = record.get("campaign_name")
+        rows.append(
+            (
+                at_ms,
+                campaign_id,
+                None if name is None or name is pd.NA else str(name),
+                _value(record.get("ewt_s"), float),
+                _value(record.get("max_wait_s"), float),
+                _value(record.get("calls_waiting"), int),
+                _value(record.get("agents_available"), int),
+            )
+        )
+    return rows
+
+
+def agent_state_rows(frame: pd.DataFrame | None, at: datetime) -> list[tuple[Any, ...]]:
+    """(at_ms, state, agents) per state group; none for a tenant without agent status."""
+    if frame is None or "state" not in frame.columns or frame.attrs.get("unavailable"):
+        return []
+    at_ms = _ms(at)
+    return [(at_ms, state, int(n)) for state, n in state_counts(frame["state"]).items()]
+
+
+def activity_rows(frame: pd.DataFrame | None, now_ns: int) -> list[tuple[Any, ...]]:
+    """Rows of ACTIVITY_TABLE_COLUMNS for activities typed like frames.activities_frame (those
+    without an id left out); an activity without a creation time is filed at ``now_ns``."""
+    if frame is None or not len(frame) or "activity_id" not in frame.columns:
+        return []
+    stored: dict[str, list[Any]] = {}
+    for name, column, kind in _ACTIVITY_STORAGE:
+        if name in frame.columns and kind != "json":
+            stored[column] = _stored_values(frame[name], kind)
+        else:
+            stored[column] = [None] * len(frame)
+    if "raw" in frame.columns:
+        # Raw data is kept only for the types the columns do not describe (as the activity
+        # window does): for those it is all drill-down can show, while a call's raw JSON
+        # (~2 KiB) would be most of the file and hold nothing the columns lack.
+        stored["raw"] = [
+            None if kind in frames.KNOWN_ACTIVITY_TYPES else _raw_json(raw)
+            for kind, raw in zip(stored["type"], frame["raw"].tolist(), strict=True)
+        ]
+    stored["at_ns"] = [now_ns if c is None else c for c in stored["created_ns"]]
+    return [
+        row
+        for row in zip(*(stored[c] for c in ACTIVITY_TABLE_COLUMNS), strict=True)
+        if row[1] is not None  # activity_id
+    ]
+
+
+def thinning_bucket_ms(count: int, moments: int, lo: int, hi: int, max_points: int) -> int:
+    """The time bucket that thins ``count`` rows over ``moments`` distinct times from ``lo`` to
+    ``hi`` (ms) to about ``max_points``: one row per series per bucket is kept."""
+    per_moment = count / max(moments, 1)
+    buckets = max(1, int(max_points / per_moment))
+    return max(1, math.ceil((hi - lo + 1) / buckets))
+
+
+def activity_conditions(
+    since: datetime,
+    until: datetime | None = None,
+    *,
+    campaign_id: int | None = None,
+    agent_id: int | None = None,
+    lead_id: int | None = None,
+    activity_type: str | None = None,
+    placeholder: str = "?",
+) -> tuple[list[str], list[Any]]:
+    """An activity_history read's WHERE conditions (joined by AND) and their parameters."""
+    where = [f"at_ns >= {placeholder}"]
+    params: list[Any] = [_ns(since)]
+    if until is not None:
+        where.append(f"at_ns < {placeholder}")
+        params.append(_ns(until))
+    for column, value in (
+        ("campaign_id", campaign_id),
+        ("agent_id", agent_id),
+        ("lead_id", lead_id),
+    ):
+        if value is not None:
+            where.append(f"{column} = {placeholder}")
+            params.append(int(value))
+    if activity_type is not None:
+        where.append(f"type = {placeholder}")
+        params.append(str(activity_type))
+    return where, params
 
 
 class SQLiteHistory:
@@ -353,37 +452,12 @@ class SQLiteHistory:
     # -- writes (poller refresh path) ----------------------------------------------------------
     def append_campaigns(self, frame: pd.DataFrame, at: datetime) -> None:
         """One row per campaign at ``at``; a second append for the same moment is ignored."""
-        if frame is None or not len(frame) or "campaign_id" not in frame.columns:
-            return
-        at_ms = _ms(at)
-        rows = []
-        for record in frame.to_dict("records"):
-            campaign_id = _value(record.get("campaign_id"), int)
-            if campaign_id is None:
-                continue
-            name = record.get("campaign_name")
-            rows.append(
-                (
-                    at_ms,
-                    campaign_id,
-                    None if name is None or name is pd.NA else str(name),
-                    _value(record.get("ewt_s"), float),
-                    _value(record.get("max_wait_s"), float),
-                    _value(record.get("calls_waiting"), int),
-                    _value(record.get("agents_available"), int),
-                )
-            )
-        self._write("campaign_history", "(?, ?, ?, ?, ?, ?, ?)", rows, at_ms)
+        self._write("campaign_history", "(?, ?, ?, ?, ?, ?, ?)", campaign_rows(frame, at), _ms(at))
 
     def append_agent_states(self, frame: pd.DataFrame, at: datetime) -> None:
         """Agents counted by state at ``at`` (from the agent-status frame), a tenant's many
         other state names grouped, so a moment is a handful of rows whatever the tenant says."""
-        if frame is None or "state" not in frame.columns or frame.attrs.get("unavailable"):
-            return
-        counts = state_counts(frame["state"])
-        at_ms = _ms(at)
-        rows = [(at_ms, state, int(n)) for state, n in counts.items()]
-        self._write("agent_state_history", "(?, ?, ?)", rows, at_ms)
+        self._write("agent_state_history", "(?, ?, ?)", agent_state_rows(frame, at), _ms(at))
 
     def _write(self, table: str, values: str, rows: list[tuple[Any, ...]], at_ms: int) -> None:
         """Append one moment's rows, unless that moment is already stored (a replayed snapshot
@@ -405,34 +479,12 @@ class SQLiteHistory:
     def append_activities(self, frame: pd.DataFrame) -> None:
         """Activities (typed like frames.activities_frame), upserted by ``activity_id``: the
         version appended last wins, as the activity window's ``changed`` rows come in order."""
-        if frame is None or not len(frame) or "activity_id" not in frame.columns:
-            return
-        stored: dict[str, list[Any]] = {}
-        for name, column, kind in _ACTIVITY_STORAGE:
-            if name in frame.columns and kind != "json":
-                stored[column] = _stored_values(frame[name], kind)
-            else:
-                stored[column] = [None] * len(frame)
-        if "raw" in frame.columns:
-            # Raw data is kept only for the types the columns do not describe (as the activity
-            # window does): for those it is all drill-down can show, while a call's raw JSON
-            # (~2 KiB) would be most of the file and hold nothing the columns lack.
-            stored["raw"] = [
-                None if kind in frames.KNOWN_ACTIVITY_TYPES else _raw_json(raw)
-                for kind, raw in zip(stored["type"], frame["raw"].tolist(), strict=True)
-            ]
-        now_ns = round(self._clock() * 1e9)
-        stored["at_ns"] = [now_ns if c is None else c for c in stored["created_ns"]]
-        rows = [
-            row
-            for row in zip(*(stored[c] for c in _ACTIVITY_TABLE_COLUMNS), strict=True)
-            if row[1] is not None  # activity_id
-        ]
-        names = ", ".join(_ACTIVITY_TABLE_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in _ACTIVITY_TABLE_COLUMNS[2:])
+        rows = activity_rows(frame, round(self._clock() * 1e9))
+        names = ", ".join(ACTIVITY_TABLE_COLUMNS)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in ACTIVITY_TABLE_COLUMNS[2:])
         sql = (
             f"INSERT INTO activity_history ({names}) "
-            f"VALUES ({', '.join('?' * len(_ACTIVITY_TABLE_COLUMNS))}) "
+            f"VALUES ({', '.join('?' * len(ACTIVITY_TABLE_COLUMNS))}) "
             f"ON CONFLICT (activity_id) DO UPDATE SET at_ns = excluded.at_ns, {updates}"
         )
         with self._write_lock:
@@ -486,7 +538,7 @@ class SQLiteHistory:
         )
         if not rows:
             return empty_campaign_history()
-        return _typed_campaigns(pd.DataFrame(rows, columns=list(CAMPAIGN_COLUMNS)))
+        return typed_campaigns(pd.DataFrame(rows, columns=list(CAMPAIGN_COLUMNS)))
 
     def agent_state_history(self, since: datetime) -> pd.DataFrame:
         """Agents by state since ``since`` (UTC ``at``), oldest first, at most max_points rows."""
@@ -495,7 +547,7 @@ class SQLiteHistory:
         )
         if not rows:
             return empty_agent_state_history()
-        return _typed_states(pd.DataFrame(rows, columns=list(AGENT_STATE_COLUMNS)))
+        return typed_states(pd.DataFrame(rows, columns=list(AGENT_STATE_COLUMNS)))
 
     def activity_history(
         self,
@@ -511,26 +563,18 @@ class SQLiteHistory:
         """Activities created from ``since`` until before ``until`` (an activity without a
         creation time counts from when it was recorded), matching every filter given; the newest
         ``limit`` rows, oldest first (ties by id), typed exactly like frames.activities_frame."""
-        where = ["at_ns >= ?"]
-        params: list[Any] = [_ns(since)]
-        if until is not None:
-            where.append("at_ns < ?")
-            params.append(_ns(until))
-        for column, value in (
-            ("campaign_id", campaign_id),
-            ("agent_id", agent_id),
-            ("lead_id", lead_id),
-        ):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(int(value))
-        if activity_type is not None:
-            where.append("type = ?")
-            params.append(str(activity_type))
+        where, params = activity_conditions(
+            since,
+            until,
+            campaign_id=campaign_id,
+            agent_id=agent_id,
+            lead_id=lead_id,
+            activity_type=activity_type,
+        )
         limit = max(0, int(limit))
         if not limit:
             return empty_activity_history()
-        names = ", ".join(_ACTIVITY_TABLE_COLUMNS)
+        names = ", ".join(ACTIVITY_TABLE_COLUMNS)
         sql = (
             f"SELECT * FROM (SELECT {names} FROM activity_history WHERE {' AND '.join(where)} "
             "ORDER BY at_ns DESC, activity_id DESC LIMIT ?) ORDER BY at_ns, activity_id"
@@ -539,7 +583,7 @@ class SQLiteHistory:
             if self._closed:
                 return empty_activity_history()
             rows = self._reader.execute(sql, [*params, limit]).fetchall()
-        return _typed_activities(rows)
+        return typed_activities(rows)
 
     def _thinned(
         self,
@@ -566,15 +610,13 @@ class SQLiteHistory:
             (moments,) = self._reader.execute(
                 f"SELECT COUNT(DISTINCT at_ms) FROM {table} WHERE {where}", params
             ).fetchone()
-            per_moment = count / max(moments, 1)
-            buckets = max(1, int(self.max_points / per_moment))
-            bucket_ms = max(1, math.ceil((hi - lo + 1) / buckets))
+            bucket = thinning_bucket_ms(count, moments, lo, hi, self.max_points)
             sql = (
                 f"SELECT * FROM (SELECT MAX(at_ms) AS latest, {cols} FROM {table} WHERE {where} "
                 f"GROUP BY {series}, (at_ms - ?) / ? ORDER BY latest DESC LIMIT ?) "
                 f"ORDER BY latest, {series}"
             )
-            return self._reader.execute(sql, [*params, lo, bucket_ms, self.max_points]).fetchall()
+            return self._reader.execute(sql, [*params, lo, bucket, self.max_points]).fetchall()
 
     def status(self) -> HistoryStatus:
         """Recording while open (a failed write raises to the caller instead)."""
