@@ -2,6 +2,8 @@
 
 IpscapeError
 ├── ConfigError                 a setting is missing or malformed
+├── StoreError                  the database could not be used
+│   └── FencedError             a newer collector leads: this one's writes are refused
 └── ApiError                    the tenant could not be used for this request
     ├── ApiConnectionError      cannot be reached
     │   └── ApiTimeoutError     no complete answer before the deadline
@@ -30,6 +32,16 @@ class ConfigError(IpscapeError):
     def __init__(self, message: str, *, setting: str | None = None) -> None:
         super().__init__(message)
         self.setting = setting
+
+
+class StoreError(IpscapeError):
+    """The database (snapshots, history, the collector lease) could not be used. The message
+    says what failed in words safe to show: never the URL, a password or SQL."""
+
+
+class FencedError(StoreError):
+    """A write by a collector whose tenure has ended: another process holds the lease now, so
+    this one's data must not overwrite its successor's."""
 
 
 class ApiError(IpscapeError):
@@ -181,6 +193,8 @@ _KINDS: tuple[tuple[type[BaseException], str], ...] = (
     (PaginationError, "pagination"),
     (ResponseFormatError, "format"),
     (ConfigError, "config"),
+    (FencedError, "fenced"),
+    (StoreError, "store"),
 )
 
 
