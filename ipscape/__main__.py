@@ -1,4 +1,4 @@
-"""``python -m ipscape``: fetch a feed, check credentials, create or update a lead.
+"""``python -m ipscape``: fetch a feed, check credentials, create or update a lead, collect.
 
 Exit codes: 0 ok; 2 usage or configuration error (or a request the tenant rejected as invalid);
 3 authentication refused; 4 tenant unreachable or failing. Known failures print one line that says
@@ -64,6 +64,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("check", help="verify the credentials and list the discovered operations")
 
+    collect = sub.add_parser(
+        "collect",
+        help="poll the tenant on schedule into IPSCAPE_DATABASE_URL (run two: one polls, "
+        "the other stands by)",
+    )
+    collect.add_argument(
+        "--metrics-port", type=int, metavar="PORT", help="serve /healthz and /metrics on PORT"
+    )
+    collect.add_argument(
+        "--metrics-host", default="127.0.0.1", metavar="HOST", help="default: 127.0.0.1"
+    )
+
     lead = sub.add_parser("lead", help="create or update a lead from a JSON file")
     lead_sub = lead.add_subparsers(dest="lead_command", required=True, parser_class=_Parser)
     create = lead_sub.add_parser("create")
@@ -128,6 +140,16 @@ def _run(args: argparse.Namespace) -> int:
         )
     settings = settings_from_env()
     config = load_config()
+    if args.command == "collect":
+        from ipscape import collect  # psycopg only for the command that needs it
+
+        return collect.run(
+            settings,
+            config,
+            os.environ,
+            metrics_host=args.metrics_host,
+            metrics_port=args.metrics_port,
+        )
     budget = RequestBudget(config.poll.max_requests_per_min)
     # The whole command, every page and retry, ends within one poll's deadline.
     within_s = poll_deadline_s(settings.timeout_s, config.poll)
@@ -169,8 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         # Retries and fallbacks are logged as warnings: shown with -v, so that a failure is
-        # otherwise the one line below.
-        level=logging.INFO if args.verbose else logging.ERROR,
+        # otherwise the one line below. A collector is a service: it logs what it does.
+        level=logging.INFO if args.verbose or args.command == "collect" else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

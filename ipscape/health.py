@@ -48,7 +48,8 @@ from ipscape.client import UpstreamMeter
 from ipscape.clock import Clock, utc_from_timestamp
 from ipscape.feeds import Coverage
 from ipscape.history import HistoryStore
-from ipscape.snapshots import FeedStatus, SnapshotStore
+from ipscape.replica import SnapshotFollower
+from ipscape.snapshots import CollectorInfo, FeedStatus, SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ FEED_STATES = ("fresh", "stale", "error", "empty", "starting")
 NO_STORE = {"Cache-Control": "no-store"}
 # Our feed names, error kinds and operation ids: lower case words. Anything else is not ours.
 _LABEL = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+# A lease holder is "host:pid" (holder_name): anything else in it is replaced, never echoed.
+_HOLDER_UNSAFE = re.compile(r"[^A-Za-z0-9._:-]")
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,9 @@ class OperatorView:
     history: HistoryStore | None = None
     coverage: Callable[[], Coverage | None] | None = None
     monotonic: Callable[[], float] = time.monotonic  # the clock of ``started_at``
+    # Scaled deployments: who holds the collector lease, and this replica's follower.
+    active_collector: Callable[[], CollectorInfo | None] | None = None
+    follower: SnapshotFollower | None = None
 
 
 @dataclass(frozen=True)
@@ -192,7 +198,27 @@ def health_report(view: OperatorView) -> tuple[int, dict[str, Any]]:
         "campaign_coverage": None if coverage is None else _coverage_json(coverage),
         "uptime_s": _rounded(uptime_s(view)),
     }
+    if view.follower is not None:
+        problem = view.follower.problem()
+        body["store"] = {"reachable": problem is None}
+        if problem is not None and status == "ok":
+            body["status"] = "degraded"
+    if view.active_collector is not None:
+        holder = _active_holder(view)
+        body["collector"] = None if holder is None else {"holder": holder}
     return (200 if all(f.healthy for f in feeds) else 503), body
+
+
+def _active_holder(view: OperatorView) -> str | None:
+    """The lease holder's name ("host:pid", ours, not the tenant's), None when none holds it or
+    the store cannot say."""
+    if view.active_collector is None:
+        return None
+    try:
+        info = view.active_collector()
+    except Exception:
+        return None
+    return None if info is None else _HOLDER_UNSAFE.sub("_", str(info.holder))[:100]
 
 
 def _coverage_json(coverage: Coverage) -> dict[str, Any]:
@@ -235,6 +261,7 @@ class OperatorCollector(Collector):
                 "1 while intraday history is being recorded, else 0.",
                 value=float(self.view.history.status().recording),
             )
+        yield from _scale_out_metrics(self.view)
         coverage = self.view.coverage() if self.view.coverage is not None else None
         if coverage is not None:
             yield GaugeMetricFamily(
@@ -252,6 +279,36 @@ class OperatorCollector(Collector):
                 "How often each campaign's statistics are refreshed.",
                 value=coverage.cycle_s,
             )
+
+
+def _scale_out_metrics(view: OperatorView) -> Iterator[Metric]:
+    if view.active_collector is not None:
+        active = GaugeMetricFamily(
+            "ipscape_collector_active",
+            "1 for the process holding the collector lease (the one polling the tenant).",
+            labels=["holder"],
+        )
+        holder = _active_holder(view)
+        if holder is not None:
+            active.add_metric([holder], 1.0)
+        yield active
+    follower = view.follower
+    if follower is not None:
+        yield CounterMetricFamily(
+            "ipscape_replica_snapshot_reads",
+            "Snapshot frames this replica read from the shared store (each version once).",
+            value=follower.frame_reads,
+        )
+        yield CounterMetricFamily(
+            "ipscape_replica_status_checks",
+            "Status checks this replica made on the shared store.",
+            value=follower.status_reads,
+        )
+        yield GaugeMetricFamily(
+            "ipscape_replica_store_reachable",
+            "1 while this replica can read the shared store, else 0.",
+            value=float(follower.problem() is None),
+        )
 
 
 def _feed_metrics(feeds: list[FeedHealth]) -> Iterator[Metric]:

@@ -292,6 +292,8 @@ class LiveData:
             budget=self.client.budget,
             history=self.history,
             coverage=self.campaign_coverage,
+            active_collector=self._active_collector,
+            follower=self.follower,
         )
 
     def campaign_coverage(self) -> feeds.Coverage | None:

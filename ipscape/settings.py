@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 from ipscape.errors import ConfigError
@@ -123,3 +124,30 @@ def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:
 def demo_settings(api_root: str) -> Settings:
     """Settings for the embedded simulator (its documented demo credentials)."""
     return Settings(base_url=api_root, api_token=DEMO_TOKEN, secret_keys=DEMO_KEYS, demo=True)
+
+
+# -- scaled deployments (docs/deployment.md) ---------------------------------------------------
+
+DATABASE_ENV = "IPSCAPE_DATABASE_URL"
+COLLECTOR_ENV = "IPSCAPE_COLLECTOR"
+CollectorMode = Literal["embedded", "external"]
+
+
+def database_url(source: Mapping[str, Any]) -> str | None:
+    """``IPSCAPE_DATABASE_URL`` from ``source``, checked for its scheme (never echoed)."""
+    url = str(source.get(DATABASE_ENV) or "").strip()
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{DATABASE_ENV} must be a postgresql:// URL.", setting=DATABASE_ENV)
+    return url
+
+
+def collector_mode(source: Mapping[str, Any]) -> CollectorMode:
+    value = str(source.get(COLLECTOR_ENV) or "embedded").strip().lower()
+    if value not in ("embedded", "external"):
+        raise ConfigError(
+            f'{COLLECTOR_ENV} must be "embedded" (the default) or "external".',
+            setting=COLLECTOR_ENV,
+        )
+    return cast(CollectorMode, value)

@@ -14,7 +14,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from ipscape.health import (
     routes,
 )
 from ipscape.history import ResilientHistory, SQLiteHistory
+from ipscape.replica import SnapshotFollower
 from ipscape.settings import demo_settings
 from ipscape.simulator import RunningSimulator
 from ipscape.simulator.server import bind_socket
@@ -307,6 +309,14 @@ def test_error_text_and_unknown_labels_never_reach_the_body(
 # --- /metrics -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Holder:
+    """Who holds the collector lease, as a scaled deployment's leader table says."""
+
+    holder: str
+    since: datetime | None = None
+
+
 def full_view(
     store: MemorySnapshots, clock: ManualClock, monotonic: ManualClock, tmp_path: Path
 ) -> OperatorView:
@@ -333,6 +343,8 @@ def full_view(
         budget=budget,
         history=history,
         coverage=lambda: coverage,
+        active_collector=lambda: Holder("collector-a:4242"),
+        follower=SnapshotFollower(store, MemorySnapshots()),
     )
 
 
@@ -569,3 +581,26 @@ def test_endpoints_over_http_with_a_metered_client_leak_nothing(
     for where, text in (("/healthz", health.text), ("/metrics", metrics.text)):
         for forbidden in (*secrets, *names, CANARY):
             assert forbidden not in text, f"{forbidden!r} leaked into {where}"
+
+
+def test_a_replica_reports_the_lease_holder_and_its_store(
+    store: MemorySnapshots, clock: ManualClock, tmp_path: Path
+) -> None:
+    put(store, clock, "agents", age_s=2.0)
+    view = full_view(store, clock, ManualClock(start=0.0), tmp_path)
+    assert view.follower is not None
+    view.follower.sync()
+    try:
+        _, body = health_report(view)
+        families = {
+            f.name: f for f in text_string_to_metric_families(metrics_text(view)[0].decode())
+        }
+    finally:
+        assert view.history is not None
+        view.history.close()
+    assert body["collector"] == {"holder": "collector-a:4242"}
+    assert body["store"] == {"reachable": True}
+    (active,) = families["ipscape_collector_active"].samples
+    assert active.labels == {"holder": "collector-a:4242"} and active.value == 1
+    reads = families["ipscape_replica_snapshot_reads"].samples[0].value
+    assert reads == view.follower.frame_reads == 1

@@ -6,6 +6,7 @@ simulator; tests/test_pgstore.py and tests/test_scale_out.py do the same with Po
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -122,3 +123,24 @@ def test_history_reads_are_shared_for_their_ttl(tmp_path: Path) -> None:
     later = cached.agent_state_history(since)
     assert later["at"].nunique() == first["at"].nunique() + 1
     cached.close()
+
+
+def test_a_replica_without_a_database_says_what_to_set(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from ui import runtime
+
+    monkeypatch.setenv("IPSCAPE_COLLECTOR", "external")
+    runtime.reset()
+    try:
+        at = AppTest.from_file(str(Path(__file__).parents[1] / "dashboard.py"), default_timeout=60)
+        at.run()
+        assert not at.exception
+        shown = [re.sub(r"\\(.)", r"\1", e.value) for e in (*at.error, *at.info)]  # unescape
+        assert any("IPSCAPE_COLLECTOR=external reads the shared database" in t for t in shown)
+        assert any("IPSCAPE_COLLECTOR (embedded or external)" in t for t in shown), shown
+        assert runtime.current() is None  # nothing started, no simulator either
+    finally:
+        runtime.reset()

@@ -6,7 +6,13 @@ import pytest
 
 from ipscape.config import DashboardConfig, load_config
 from ipscape.errors import ConfigError
-from ipscape.settings import Settings, is_configured, settings_from_mapping
+from ipscape.settings import (
+    Settings,
+    collector_mode,
+    database_url,
+    is_configured,
+    settings_from_mapping,
+)
 
 GOOD = {
     "IPSCAPE_BASE_URL": "https://acme.ipscape.com.au/platform-api/",
@@ -128,3 +134,26 @@ def test_malformed_config_names_the_key_and_the_file(tmp_path, text, named):
         load_config(path)
     assert named in str(info.value)
     assert str(path) in str(info.value)
+
+
+def test_no_database_url_means_the_embedded_default() -> None:
+    assert database_url({}) is None and database_url({"IPSCAPE_DATABASE_URL": "  "}) is None
+    assert collector_mode({}) == "embedded"
+
+
+def test_a_database_url_must_be_postgresql_and_is_never_echoed() -> None:
+    url = "postgresql://ipscape:s3cret@db.internal:5432/ipscape"
+    assert database_url({"IPSCAPE_DATABASE_URL": url}) == url
+    with pytest.raises(ConfigError) as caught:
+        database_url({"IPSCAPE_DATABASE_URL": "mysql://ipscape:s3cret@db/x"})
+    assert caught.value.setting == "IPSCAPE_DATABASE_URL" and "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["External", "external "])
+def test_the_collector_mode_is_read_loosely(value: str) -> None:
+    assert collector_mode({"IPSCAPE_COLLECTOR": value}) == "external"
+
+
+def test_an_unknown_collector_mode_names_the_choices() -> None:
+    with pytest.raises(ConfigError, match='"embedded"'):
+        collector_mode({"IPSCAPE_COLLECTOR": "both"})

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from ipscape.errors import ApiError, ConfigError, user_message
-from ipscape.settings import SETTING_NAMES, TIMEOUT
+from ipscape.settings import COLLECTOR_ENV, DATABASE_ENV, SETTING_NAMES, TIMEOUT
 from ui import auth, runtime
 from ui.tiles import collector_text, plain, store_problem_text
 
@@ -22,6 +22,13 @@ DEMO_LABEL = "Demo data"
 def config_error_help(exc: ConfigError) -> str:
     """How to fix a configuration error, by where the named setting lives."""
     setting = exc.setting or ""
+    if setting in (DATABASE_ENV, COLLECTOR_ENV):
+        return (
+            "A scaled deployment is set with IPSCAPE_DATABASE_URL (postgresql://...) and "
+            "IPSCAPE_COLLECTOR (embedded or external), in the environment or the [ipscape] "
+            "section of .streamlit/secrets.toml; docs/deployment.md shows each process's "
+            "settings. Unset both to run on one process. Restart the dashboard after changing them."
+        )
     if setting in (*SETTING_NAMES, TIMEOUT):
         return (
             "Tenant settings are read from the [ipscape] section of .streamlit/secrets.toml "

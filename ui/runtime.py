@@ -26,8 +26,18 @@ import streamlit as st
 from streamlit.logger import get_logger
 
 from ipscape.config import CONFIG_ENV, DEFAULT_CONFIG_PATH, DashboardConfig, load_config
+from ipscape.errors import ConfigError
 from ipscape.live import LiveData, build_live
-from ipscape.settings import Settings, demo_settings, is_configured, settings_from_mapping
+from ipscape.settings import (
+    COLLECTOR_ENV,
+    DATABASE_ENV,
+    Settings,
+    collector_mode,
+    database_url,
+    demo_settings,
+    is_configured,
+    settings_from_mapping,
+)
 
 log = get_logger(__name__)
 SECRETS_SECTION = "ipscape"
@@ -67,6 +77,20 @@ def tenant_settings() -> Settings | None:
     if not is_configured(source):
         return None
     return settings_from_mapping(source)
+
+
+def deployment_settings() -> tuple[str | None, str]:
+    """(IPSCAPE_DATABASE_URL, IPSCAPE_COLLECTOR mode), from st.secrets' [ipscape] or else the
+    environment, like the tenant settings. External mode needs the database."""
+    section = _secrets_section() or {}
+    source = {key: section.get(key) or os.environ.get(key) for key in (DATABASE_ENV, COLLECTOR_ENV)}
+    url, mode = database_url(source), collector_mode(source)
+    if mode == "external" and url is None:
+        raise ConfigError(
+            f"{COLLECTOR_ENV}=external reads the shared database: set {DATABASE_ENV} too.",
+            setting=DATABASE_ENV,
+        )
+    return url, mode
 
 
 def dashboard_config() -> DashboardConfig:
@@ -153,17 +177,28 @@ class _Registry:
 
     def _build(self) -> LiveData:
         # A ConfigError here is raised to the page and nothing is kept: the next page retries.
-        # Both settings are read before anything starts, so a bad one starts no simulator.
+        # Every setting is read before anything starts, so a bad one starts no simulator.
         config = dashboard_config()
         settings = tenant_settings()
+        url, mode = deployment_settings()
+        if settings is None and mode == "external":
+            raise ConfigError(
+                "A dashboard with IPSCAPE_COLLECTOR=external still needs the tenant settings: "
+                "drill-down and recordings ask the tenant directly.",
+                setting="IPSCAPE_BASE_URL",
+            )
+        clock = None
         if settings is None:
             if self._simulator is None:
                 self._simulator = _start_simulator()
-            simulator = self._simulator
-            settings = demo_settings(simulator.api_root)
-            data = build_live(settings, config, clock=_simulator_clock(simulator))
+            settings = demo_settings(self._simulator.api_root)
+            clock = _simulator_clock(self._simulator)
+        if url is None:
+            data = build_live(settings, config, clock=clock)
         else:
-            data = build_live(settings, config)
+            from ipscape.deployment import build_scaled  # psycopg only when a database is set
+
+            data = build_scaled(settings, config, url, collect=mode == "embedded", clock=clock)
         _register_exit(data, data.close)
         return data.start()
 
