@@ -411,10 +411,12 @@ def metrics_text(view: OperatorView) -> tuple[bytes, str]:
 # -- routes ------------------------------------------------------------------------------------
 
 
-def routes(view_provider: Callable[[], OperatorView | None]) -> list[Route]:
+def routes(view_provider: Callable[[], OperatorView | None], *, base_path: str = "") -> list[Route]:
     """``GET /healthz`` and ``GET /metrics`` over the view the provider returns (None: the
     collector is not built yet). Plain functions, so Starlette runs them on its thread pool and
-    a snapshot store that blocks (a database) never holds the event loop."""
+    a snapshot store that blocks (a database) never holds the event loop. With ``base_path``
+    (Streamlit's ``server.baseUrlPath``) they answer under it too: behind a proxy that passes
+    only that path, a probe of ``/<base>/healthz`` must reach them, not the app's HTML page."""
 
     def healthz(request: Request) -> Response:
         view = view_provider()
@@ -436,9 +438,11 @@ def routes(view_provider: Callable[[], OperatorView | None]) -> list[Route]:
             return _unreadable(exc, Response(b"", status_code=503, headers=NO_STORE))
         return Response(body, media_type=content_type, headers=NO_STORE)
 
+    prefixes = [""] + ([f"/{base_path.strip('/')}"] if base_path.strip("/") else [])
     return [
-        Route("/healthz", healthz, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
+        Route(f"{prefix}{path}", endpoint, methods=["GET"])
+        for prefix in prefixes
+        for path, endpoint in (("/healthz", healthz), ("/metrics", metrics))
     ]
 
 

@@ -469,11 +469,13 @@ def test_docs_list_exactly_the_metrics(tmp_path: Path) -> None:
 
 
 @contextmanager
-def serving(view_provider: Callable[[], OperatorView | None]) -> Iterator[httpx.Client]:
+def serving(
+    view_provider: Callable[[], OperatorView | None], base_path: str = ""
+) -> Iterator[httpx.Client]:
     """``routes(view_provider)`` served by uvicorn on 127.0.0.1, a free port; always stopped."""
     sock = bind_socket("127.0.0.1", 0)
     config = uvicorn.Config(
-        Starlette(routes=routes(view_provider)),
+        Starlette(routes=routes(view_provider, base_path=base_path)),
         log_level="warning",
         lifespan="off",
         access_log=False,
@@ -503,6 +505,15 @@ def test_before_the_collector_exists_both_endpoints_say_starting() -> None:
     assert (health.status_code, health.json()) == (503, {"status": "starting"})
     assert metrics.status_code == 503
     assert health.headers["cache-control"] == metrics.headers["cache-control"] == "no-store"
+
+
+def test_under_a_base_path_the_endpoints_answer_there_and_at_the_root() -> None:
+    with serving(lambda: None, base_path="/cc/") as http:
+        for path in ("/healthz", "/cc/healthz"):
+            response = http.get(path)
+            assert (response.status_code, response.json()) == (503, {"status": "starting"})
+        assert http.get("/cc/metrics").status_code == 503
+        assert http.get("/ccx/healthz").status_code == 404
 
 
 @pytest.mark.parametrize("case", list(CASES))

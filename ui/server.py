@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import streamlit as st
 from starlette.routing import BaseRoute
 from streamlit.logger import get_logger
 
@@ -61,4 +62,5 @@ def operator_view() -> health.OperatorView | None:
 
 
 def routes() -> list[BaseRoute]:
-    return list(health.routes(operator_view))
+    """The operators' endpoints, at the root and under ``server.baseUrlPath`` if one is set."""
+    return list(health.routes(operator_view, base_path=st.get_option("server.baseUrlPath")))
