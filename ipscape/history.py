@@ -186,7 +186,7 @@ class HistoryStore(Protocol):
     def close(self) -> None: ...
 
 
-def _ms(value: datetime) -> int:
+def epoch_ms(value: datetime) -> int:
     if value.tzinfo is None:
         raise ValueError("history times must be timezone-aware")
     return round(value.timestamp() * 1000)
@@ -312,7 +312,7 @@ def campaign_rows(frame: pd.DataFrame | None, at: datetime) -> list[tuple[Any, .
     max_wait_s, calls_waiting, agents_available), unknown values None."""
     if frame is None or not len(frame) or "campaign_id" not in frame.columns:
         return []
-    at_ms = _ms(at)
+    at_ms = epoch_ms(at)
     rows = []
     for record in frame.to_dict("records"):
         campaign_id = _value(record.get("campaign_id"), int)
@@ -337,7 +337,7 @@ def agent_state_rows(frame: pd.DataFrame | None, at: datetime) -> list[tuple[Any
     """(at_ms, state, agents) per state group; none for a tenant without agent status."""
     if frame is None or "state" not in frame.columns or frame.attrs.get("unavailable"):
         return []
-    at_ms = _ms(at)
+    at_ms = epoch_ms(at)
     return [(at_ms, state, int(n)) for state, n in state_counts(frame["state"]).items()]
 
 
@@ -452,12 +452,14 @@ class SQLiteHistory:
     # -- writes (poller refresh path) ----------------------------------------------------------
     def append_campaigns(self, frame: pd.DataFrame, at: datetime) -> None:
         """One row per campaign at ``at``; a second append for the same moment is ignored."""
-        self._write("campaign_history", "(?, ?, ?, ?, ?, ?, ?)", campaign_rows(frame, at), _ms(at))
+        self._write(
+            "campaign_history", "(?, ?, ?, ?, ?, ?, ?)", campaign_rows(frame, at), epoch_ms(at)
+        )
 
     def append_agent_states(self, frame: pd.DataFrame, at: datetime) -> None:
         """Agents counted by state at ``at`` (from the agent-status frame), a tenant's many
         other state names grouped, so a moment is a handful of rows whatever the tenant says."""
-        self._write("agent_state_history", "(?, ?, ?)", agent_state_rows(frame, at), _ms(at))
+        self._write("agent_state_history", "(?, ?, ?)", agent_state_rows(frame, at), epoch_ms(at))
 
     def _write(self, table: str, values: str, rows: list[tuple[Any, ...]], at_ms: int) -> None:
         """Append one moment's rows, unless that moment is already stored (a replayed snapshot
@@ -526,7 +528,7 @@ class SQLiteHistory:
     ) -> pd.DataFrame:
         """Rows since ``since`` (UTC ``at``), oldest first, at most ``max_points`` rows."""
         where = "at_ms >= ?"
-        params: list[Any] = [_ms(since)]
+        params: list[Any] = [epoch_ms(since)]
         if campaign_ids is not None:
             ids = [int(c) for c in campaign_ids]
             if not ids:
@@ -543,7 +545,7 @@ class SQLiteHistory:
     def agent_state_history(self, since: datetime) -> pd.DataFrame:
         """Agents by state since ``since`` (UTC ``at``), oldest first, at most max_points rows."""
         rows = self._thinned(
-            "agent_state_history", "at_ms >= ?", [_ms(since)], "state", ["state", "agents"]
+            "agent_state_history", "at_ms >= ?", [epoch_ms(since)], "state", ["state", "agents"]
         )
         if not rows:
             return empty_agent_state_history()
