@@ -32,6 +32,7 @@ from ipscape.errors import (
     RateLimitedError,
     RedirectError,
     ServerError,
+    StoreError,
     user_message,
 )
 from ipscape.feeds import FEEDS, fetch_feed
@@ -218,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    except (ApiConnectionError, ApiError) as exc:
+    except (ApiConnectionError, ApiError, StoreError) as exc:
         print(f"error: {user_message(exc)}", file=sys.stderr)
         return EXIT_TENANT
 

@@ -90,7 +90,8 @@ def run(
     client = IpscapeClient(settings, budget=RequestBudget(config.poll.max_requests_per_min))
     server = thread = None
     try:
-        pgstore.migrate(pool)
+        # No migrate here: the lease's own connection creates or migrates the schema each time
+        # it connects, so a collector started while the database is down waits for it.
         holder = holder_name()
         leased = leased_collector(client, config, pool, url, holder=holder)
         if metrics_port is not None:

@@ -85,15 +85,15 @@ def build_scaled(
     """A dashboard on the shared database: pages read a local copy kept by a follower; with
     ``collect``, this process also competes for the lease and polls while it holds it."""
     pool = pgstore.open_pool(url, application_name="ipscape-dashboard")
-    try:
-        pgstore.migrate(pool)
-    except BaseException:
-        pool.close()
-        raise
     client = IpscapeClient(settings, budget=RequestBudget(config.poll.max_requests_per_min))
     local = MemorySnapshots()
+    # The database may be down now: the follower creates or migrates the schema on its first
+    # contact, and meanwhile every page says the database cannot be read.
     follower = SnapshotFollower(
-        pgstore.PostgresSnapshots(pool), local, changes=pgstore.SnapshotListener(url)
+        pgstore.PostgresSnapshots(pool),
+        local,
+        changes=pgstore.SnapshotListener(url),
+        prepare=lambda: pgstore.migrate(pool),
     )
     history = CachedHistory(
         ResilientHistory(

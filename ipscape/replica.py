@@ -72,8 +72,12 @@ class SnapshotFollower:
         changes: Changes | None = None,
         check_every_s: float = CHECK_EVERY_S,
         clock: Callable[[], float] = time.time,
+        prepare: Callable[[], object] | None = None,
     ) -> None:
         self.source = source
+        # Run before the first read until it succeeds once (creating the schema of a database
+        # that was down when this process started, say).
+        self._prepare = prepare
         self.local = local
         self.changes = changes
         self.check_every_s = check_every_s
@@ -90,6 +94,9 @@ class SnapshotFollower:
     def sync(self) -> list[str]:
         """Copy what changed in the source; returns the feeds whose frame was read. Raises what
         the source raises (the loop turns it into `problem`)."""
+        if self._prepare is not None:
+            self._prepare()
+            self._prepare = None
         statuses = self.source.statuses()
         self.status_reads += 1
         copied = []

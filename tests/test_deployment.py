@@ -204,3 +204,25 @@ def test_collect_polls_serves_its_health_and_stops_on_sigterm(
             process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "collector active (term 1)" in output and "Traceback" not in output
+
+
+def test_a_dashboard_started_while_the_database_is_down_waits_for_it(
+    tenant: RunningSimulator, config: DashboardConfig
+) -> None:
+    server = PostgresServer()
+    server.start()
+    try:
+        url = server.create_database()  # empty: no schema yet
+        server.stop()
+        live = scaled(tenant, config, url, collect=True)
+        try:
+            problem = eventually(live.store_problem, "the dashboard says the database is down")
+            assert "postgres@" not in str(problem)
+            assert not live.campaigns().has_data
+            server.start()
+            eventually(lambda: live.campaigns().has_data, "data once the database is up")
+            assert live.store_problem() is None
+        finally:
+            live.close()
+    finally:
+        server.remove()

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from ipscape.errors import ApiError, ConfigError, user_message
+from ipscape.errors import ApiError, ConfigError, StoreError, user_message
 from ipscape.settings import COLLECTOR_ENV, DATABASE_ENV, SETTING_NAMES, TIMEOUT
 from ui import auth, runtime
 from ui.tiles import collector_text, plain, store_problem_text
@@ -73,7 +73,7 @@ def page_start(title: str) -> runtime.AppContext:
         st.title(title)
         show_config_error(exc)
         st.stop()
-    except ApiError as exc:  # e.g. the demo tenant could not start
+    except (ApiError, StoreError) as exc:  # e.g. the demo tenant could not start
         st.title(title)
         st.error(plain(user_message(exc)))
         st.stop()

@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute
 from streamlit.logger import get_logger
 
 from ipscape import health
-from ipscape.errors import ConfigError
+from ipscape.errors import ConfigError, IpscapeError, user_message
 from ui import auth, runtime
 
 log = get_logger(__name__)
@@ -43,6 +43,8 @@ def boot() -> None:
         runtime.start()
     except ConfigError as exc:
         log.error("Not collecting: %s", exc)
+    except IpscapeError as exc:  # e.g. the demo tenant could not start
+        log.error("Not collecting yet: %s", user_message(exc))
 
 
 @asynccontextmanager
