@@ -596,7 +596,8 @@ class SQLiteHistory:
         columns: list[str],
     ) -> list[tuple[Any, ...]]:
         """Rows oldest first; over the cap, one row per series per time bucket (the latest in it,
-        which SQLite returns for bare columns next to MAX()), then the newest ``max_points``."""
+        which SQLite returns for bare columns next to MAX()), then the newest ``max_points``
+        (ties at the cut broken by series, so every store keeps the same rows)."""
         cols = ", ".join(columns)
         with self._read_lock:
             if self._closed:
@@ -615,7 +616,7 @@ class SQLiteHistory:
             bucket = thinning_bucket_ms(count, moments, lo, hi, self.max_points)
             sql = (
                 f"SELECT * FROM (SELECT MAX(at_ms) AS latest, {cols} FROM {table} WHERE {where} "
-                f"GROUP BY {series}, (at_ms - ?) / ? ORDER BY latest DESC LIMIT ?) "
+                f"GROUP BY {series}, (at_ms - ?) / ? ORDER BY latest DESC, {series} DESC LIMIT ?) "
                 f"ORDER BY latest, {series}"
             )
             return self._reader.execute(sql, [*params, lo, bucket, self.max_points]).fetchall()

@@ -294,7 +294,8 @@ class PostgresHistory:
                 f"ORDER BY {series}, bucket, at_ms DESC"
             )
             sql = (
-                f"SELECT * FROM (SELECT * FROM ({kept}) AS kept ORDER BY latest DESC LIMIT %s) "
+                f"SELECT * FROM (SELECT * FROM ({kept}) AS kept "
+                f"ORDER BY latest DESC, {series} DESC LIMIT %s) "
                 f"AS newest ORDER BY latest, {series}"
             )
             return conn.execute(sql, [lo, bucket, *params, self.max_points]).fetchall()
