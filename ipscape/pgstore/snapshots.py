@@ -248,6 +248,9 @@ class SnapshotListener:
             for _ in conn.notifies(timeout=remaining, stop_after=1):
                 heard = True
             if heard:
+                # One round trip makes the server send every notification committed before
+                # it (they come ahead of its answer); then take them all at once.
+                conn.execute("SELECT 1")
                 for _ in conn.notifies(timeout=0):
                     pass
             return heard
