@@ -24,7 +24,6 @@ import psycopg
 import pytest
 
 from ipscape import frames, pgstore
-from ipscape.activities import ActivityWindow
 from ipscape.clock import ManualClock
 from ipscape.errors import FencedError, StoreError
 from ipscape.history import HistoryStore, SQLiteHistory
@@ -556,23 +555,6 @@ def test_a_closed_history_store_ignores_appends_and_reads_empty(pool, clock):
     assert not history.status().recording
     with PostgresHistory(pool, 7, clock=clock) as open_again:
         assert open_again.campaign_history(T0).empty
-
-
-def test_the_activity_window_round_trips_through_postgres(pg_history):
-    now = datetime(2025, 6, 2, 14, 0, tzinfo=UTC)
-    item = history_scenarios.activity_item
-    answers = [
-        [item(1, now - timedelta(minutes=5), "Queued"), item(2, now)],
-        [item(1, now - timedelta(minutes=5), "Answered", agentId=7)],
-    ]
-    window = ActivityWindow(lambda since: answers.pop(0), timezone="UTC", clock=ManualClock(now))
-    for _ in range(2):
-        pg_history.append_activities(window.fetch().changed)
-    back = pg_history.activity_history(now - timedelta(hours=1))
-    pd.testing.assert_frame_equal(
-        back.sort_values("activity_id").reset_index(drop=True),
-        window.current().activities.sort_values("activity_id").reset_index(drop=True),
-    )
 
 
 # --- the collector lease ----------------------------------------------------------------------

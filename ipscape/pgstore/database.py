@@ -55,28 +55,28 @@ def safe_url(url: str) -> str:
     return f"postgresql://{host}{f':{port}' if port else ''}/{database}"
 
 
-def connection_kwargs(
-    url: str, application_name: str, *, autocommit: bool = True
-) -> dict[str, Any]:
-    """libpq settings for every connection of ours, added to what ``url`` says (its own
-    ``options`` are kept, ours appended)."""
+# Settings of every session of ours, made once per connection (not as startup ``options``,
+# which connection poolers such as PgBouncer refuse). Times come back in UTC.
+SESSION_SETTINGS = {
+    "statement_timeout": STATEMENT_TIMEOUT_MS,
+    "idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    "TimeZone": "UTC",
+    "client_min_messages": "warning",
+    "tcp_keepalives_idle": KEEPALIVE_IDLE_S,
+    "tcp_keepalives_interval": KEEPALIVE_INTERVAL_S,
+    "tcp_keepalives_count": KEEPALIVE_COUNT,
+    "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+}
+
+
+def connection_kwargs(url: str, application_name: str) -> dict[str, Any]:
+    """libpq settings for every connection of ours (autocommit), over what ``url`` says."""
     try:
         given = conninfo_to_dict(url)
     except (psycopg.Error, ValueError, TypeError):
         raise ConfigError(
             f"{URL_SETTING} is not a PostgreSQL URL or connection string", setting=URL_SETTING
         ) from None
-    server_settings = {
-        "statement_timeout": STATEMENT_TIMEOUT_MS,
-        "idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_TIMEOUT_MS,
-        "TimeZone": "UTC",
-        "client_min_messages": "warning",
-        "tcp_keepalives_idle": KEEPALIVE_IDLE_S,
-        "tcp_keepalives_interval": KEEPALIVE_INTERVAL_S,
-        "tcp_keepalives_count": KEEPALIVE_COUNT,
-        "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
-    }
-    options = " ".join(f"-c {name}={value}" for name, value in server_settings.items())
     return {
         "application_name": application_name,
         "connect_timeout": int(given.get("connect_timeout") or CONNECT_TIMEOUT_S),
@@ -85,9 +85,18 @@ def connection_kwargs(
         "keepalives_interval": KEEPALIVE_INTERVAL_S,
         "keepalives_count": KEEPALIVE_COUNT,
         "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
-        "options": f"{given.get('options') or ''} {options}".strip(),
-        "autocommit": autocommit,
+        "autocommit": True,
     }
+
+
+def configure_session(conn: psycopg.Connection[Any]) -> None:
+    """Apply `SESSION_SETTINGS` to a new connection, in one round trip."""
+    settings = dict(SESSION_SETTINGS)
+    if conn.info.server_version < 120000:  # tcp_user_timeout came with PostgreSQL 12
+        settings.pop("tcp_user_timeout")
+    calls = ", ".join("set_config(%s, %s, false)" for _ in settings)
+    values = [str(part) for item in settings.items() for part in item]
+    conn.execute(f"SELECT {calls}".encode(), values)
 
 
 def open_pool(
@@ -102,13 +111,13 @@ def open_pool(
     without waiting, so a process starts while the database is down; a caller then gets a
     `StoreError` after ``timeout_s``, and connections come back by themselves. Each is checked
     before it is handed out, so the first use after a server restart does not fail."""
-    kwargs = connection_kwargs(url, application_name)
     pool: ConnectionPool = ConnectionPool(
         url,
-        kwargs=kwargs,
+        kwargs=connection_kwargs(url, application_name),
         min_size=min_size,
         max_size=max_size,
         timeout=timeout_s,
+        configure=configure_session,
         check=ConnectionPool.check_connection,
         name=application_name,
         open=False,
@@ -121,7 +130,13 @@ def open_pool(
 def connect(url: str, application_name: str) -> psycopg.Connection[Any]:
     """A dedicated autocommit connection (a lock or a LISTEN must outlive pool checkouts)."""
     with database_errors("connect"):
-        return psycopg.connect(url, **connection_kwargs(url, application_name))
+        conn = psycopg.connect(url, **connection_kwargs(url, application_name))
+        try:
+            configure_session(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
 
 def _reason(exc: BaseException) -> str:
