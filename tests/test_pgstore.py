@@ -104,8 +104,12 @@ def database_name(url: str) -> str:
 # --- snapshots --------------------------------------------------------------------------------
 
 
-def test_postgres_snapshots_satisfy_the_store_protocol(snapshots):
-    store: SnapshotStore = snapshots
+def test_the_postgres_stores_satisfy_the_store_protocols(
+    snapshots: PostgresSnapshots, pool: Any
+) -> None:
+    store: SnapshotStore = snapshots  # checked by mypy, as the history store below
+    history: HistoryStore = PostgresHistory(pool, 7)
+    assert history.status().recording
     assert store.status("campaigns") is None
     assert store.read("campaigns") == (None, None)
     assert store.statuses() == {}
