@@ -1,5 +1,5 @@
-"""Shared fixtures: simulated tenants over real HTTP, always stopped at teardown, and the
-Streamlit app pointed at one.
+"""Shared fixtures: simulated tenants over real HTTP, always stopped at teardown, the
+Streamlit app pointed at one, and a real PostgreSQL server (tests/pg_support.py).
 
 Simulators made here run with a frozen clock (speed=0): time moves only through
 `sim.advance(seconds)`, so tests never depend on the wall clock.
@@ -20,6 +20,9 @@ from ipscape.config import CONFIG_ENV
 from ipscape.settings import SETTING_NAMES, TIMEOUT
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from ui import runtime
+
+# ``postgres_server`` (one per session) and ``pg_url`` (a fresh database per test).
+pytest_plugins = ("tests.pg_support",)
 
 
 @pytest.fixture

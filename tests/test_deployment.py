@@ -25,9 +25,6 @@ from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from tests import pg_support
 from tests.pg_support import PostgresServer
 
-postgres_server = pg_support.postgres_server
-pg_url = pg_support.pg_url
-
 # Real time, short intervals (a PollConfig built in code is not held to dashboard.toml's 8 s).
 POLL = PollConfig(campaigns_s=0.5, agents_s=0.5, activities_s=1.0, jitter_s=0)
 WAIT_S = 60.0

@@ -36,13 +36,8 @@ from ipscape.pgstore import (
 )
 from ipscape.pgstore.database import SCHEMA_VERSION, migrate
 from ipscape.snapshots import FeedStatus, SnapshotStore
-from tests import pg_support
 from tests import test_history as history_scenarios
 from tests.pg_support import PostgresServer, free_port, running_postgres
-
-# The session's server and a fresh database per test (see tests/pg_support.py).
-postgres_server = pg_support.postgres_server
-pg_url = pg_support.pg_url
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
