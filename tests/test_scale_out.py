@@ -310,23 +310,32 @@ def take_over(
             killed_at = time.monotonic()
             victim.send(sig)
             exit_code = victim.wait_exit(WAIT_S)
+        exited_at = time.monotonic()
         successor = wait_for_new_holder(cluster, before)
         holder_after_s = time.monotonic() - killed_at
         tape.wait(
-            lambda s: polled_since(s, killed_at, FEED_OPERATIONS),
+            lambda s: polled_since(successors_part(s, exited_at), -1.0, FEED_OPERATIONS),
             WAIT_S,
             "poll of every feed by the successor",
         )
         schedule = tape.schedule()
+    victims = Schedule([sample for sample in schedule.samples if sample[0] <= killed_at])
+    successors = successors_part(schedule, exited_at)
     resumed, gaps = {}, {}
     for operation in FEED_OPERATIONS:
-        starts = [p.start for p in schedule.polls(operation)]
-        first_after = min(s for s in starts if s > killed_at)
+        first_after = successors.polls(operation)[0].start
         resumed[operation] = first_after - killed_at
-        gaps[operation] = first_after - max(s for s in starts if s <= killed_at)
+        gaps[operation] = first_after - victims.polls(operation)[-1].start
     takeover = Takeover(before.holder, successor, exit_code, holder_after_s, resumed, gaps)
     print(f"[{sig.name}] {takeover.text()}")
     return takeover
+
+
+def successors_part(schedule: Schedule, exited_at: float) -> Schedule:
+    """The samples taken once the victim had exited: every request they count is the
+    successor's (requests the victim sent before it died are in neither part, so a successor
+    polling at once is not mistaken for the end of the victim's burst)."""
+    return Schedule([sample for sample in schedule.samples if sample[0] >= exited_at])
 
 
 def wait_for_new_holder(cluster: Cluster, before: Leader) -> Leader:
