@@ -3,8 +3,9 @@
 Run two or more (on different hosts, say): exactly one polls the tenant, the holder of the
 database lease; the others stand by and take over within ~5 s of its death (the lease is a
 PostgreSQL advisory lock, released when its connection goes). Dashboards started with
-``IPSCAPE_COLLECTOR=external`` read what it publishes. SIGTERM or Ctrl-C stops it cleanly: the
-current poll is given up, the lease released, a standby takes over at once.
+``IPSCAPE_COLLECTOR=external`` read what it publishes. SIGTERM or Ctrl-C stops it cleanly: no
+new poll starts, a poll in flight is waited for a few seconds at most, then the lease is
+released and a standby takes over (a late write of the old poll is refused by the new term).
 
 With ``--metrics-port``, ``/healthz`` and ``/metrics`` are served on that port (127.0.0.1 unless
 ``--metrics-host`` says otherwise), from the database and this process's counters.

@@ -94,6 +94,7 @@ def build_scaled(
         local,
         changes=pgstore.SnapshotListener(url),
         prepare=lambda: pgstore.migrate(pool),
+        leader=lambda: pgstore.current_leader(pool),
     )
     history = CachedHistory(
         ResilientHistory(
@@ -113,7 +114,7 @@ def build_scaled(
         clock=clock,
         follower=follower,
         services=services,
-        active_collector=lambda: pgstore.current_leader(pool),
+        active_collector=follower.active_collector,
     )
 
 

@@ -26,7 +26,7 @@ from cachetools import TTLCache
 
 from ipscape.errors import user_message
 from ipscape.history import HistoryStatus, HistoryStore
-from ipscape.snapshots import FeedStatus, MemorySnapshots, SnapshotStore
+from ipscape.snapshots import CollectorInfo, FeedStatus, MemorySnapshots, SnapshotStore
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +73,16 @@ class SnapshotFollower:
         check_every_s: float = CHECK_EVERY_S,
         clock: Callable[[], float] = time.time,
         prepare: Callable[[], object] | None = None,
+        leader: Callable[[], CollectorInfo | None] | None = None,
     ) -> None:
         self.source = source
         # Run before the first read until it succeeds once (creating the schema of a database
         # that was down when this process started, say).
         self._prepare = prepare
+        # Which process polls, read with each status check and kept here, so a footer on every
+        # viewer's page reads memory, not the database.
+        self._leader = leader
+        self._active: CollectorInfo | None = None
         self.local = local
         self.changes = changes
         self.check_every_s = check_every_s
@@ -99,6 +104,10 @@ class SnapshotFollower:
             self._prepare = None
         statuses = self.source.statuses()
         self.status_reads += 1
+        if self._leader is not None:
+            active = self._leader()
+            with self._lock:
+                self._active = active
         copied = []
         for feed, status in sorted(statuses.items()):
             seen = self._seen.get(feed)
@@ -121,6 +130,11 @@ class SnapshotFollower:
     def problem(self) -> StoreProblem | None:
         with self._lock:
             return self._problem
+
+    def active_collector(self) -> CollectorInfo | None:
+        """The lease holder as of the last check (None before it, or when none holds it)."""
+        with self._lock:
+            return self._active
 
     # -- the loop ------------------------------------------------------------------------------
     def start(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -144,3 +145,26 @@ def test_a_replica_without_a_database_says_what_to_set(
         assert runtime.current() is None  # nothing started, no simulator either
     finally:
         runtime.reset()
+
+
+def test_the_lease_holder_is_read_with_each_check_not_with_each_viewer(shared) -> None:  # type: ignore[no-untyped-def]
+    collector, source, _clock = shared
+    asked: list[int] = []
+
+    @dataclass(frozen=True)
+    class Holder:
+        holder: str
+        since: None = None
+
+    def leader() -> Holder:
+        asked.append(1)
+        return Holder(f"collector-a:{len(asked)}")
+
+    follower = SnapshotFollower(source, MemorySnapshots(), leader=leader)
+    assert follower.active_collector() is None  # nothing checked yet
+    collector.run_due()
+    follower.sync()
+    for _ in range(100):  # a hundred footers
+        assert follower.active_collector() == Holder("collector-a:1")
+    follower.sync()
+    assert len(asked) == 2 and follower.active_collector() == Holder("collector-a:2")

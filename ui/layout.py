@@ -90,9 +90,10 @@ def page_start(title: str) -> runtime.AppContext:
 
 
 def store_banner(ctx: runtime.AppContext) -> None:
-    """On a replica: a warning while the shared database cannot be read (checked every 5 s)."""
+    """On a replica: a warning while the shared database cannot be read (checked as often as
+    the fastest feed refreshes, like the footer)."""
 
-    @auth.live_fragment(5.0)
+    @auth.live_fragment(ctx.config.poll.campaigns_s)
     def banner() -> None:
         problem = ctx.live.store_problem()
         if problem is not None:
