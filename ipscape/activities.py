@@ -183,6 +183,36 @@ class ActivityWindow:
             raise cut_short
         return update
 
+    def resume(
+        self, activities: pd.DataFrame, voicemail: pd.DataFrame, transfers: pd.DataFrame
+    ) -> bool:
+        """Start from the frames a predecessor published (a collector taking over the lease)
+        instead of asking the tenant for the whole day again: today's rows are kept and the
+        first fetch asks only from their newest minus the overlap, as it would have. True when
+        resumed; False once this window has fetched (it never overwrites its own data)."""
+        midnight = self.start_of_day(self._clock())
+        kept = (activities["created_at"] >= midnight).fillna(False).to_numpy(dtype=bool)
+        day_activities = _bare(activities.loc[kept].copy(deep=False))
+        ids = _ids(day_activities)
+        day = _Day(
+            activities=_compacted(day_activities),
+            voicemail=_compacted(_bare(voicemail.loc[_isin(voicemail["activity_id"], ids)])),
+            transfers=_compacted(_bare(transfers.loc[_isin(transfers["activity_id"], ids)])),
+        )
+        with self._merge_lock, self._lock:
+            if self._update is not None:
+                return False
+            self._held = day
+            self._midnight = midnight
+            self._dropped = {}
+            self._update = ActivityUpdate(
+                activities=_published(day.activities, {}),
+                voicemail=_published(day.voicemail, {}),
+                transfers=_published(day.transfers, {}),
+                changed=_published(day.activities.iloc[:0], {}),
+            )
+        return True
+
     def current(self) -> ActivityUpdate | None:
         """The latest published state, None before the first fetch."""
         with self._lock:

@@ -232,6 +232,21 @@ class Collector:
             self._wake.wait(min(wait, MAX_SLEEP_S))
             self._wake.clear()
 
+    def resume_from(self, store: SnapshotStore) -> bool:
+        """Seed today's activities from what a predecessor published to ``store`` (a collector
+        taking over the lease), so the first poll asks for what is new, not the whole day
+        again. False when there is nothing to resume from."""
+        published = {}
+        for feed in ("activities", "voicemail", "transfers"):
+            status, frame = store.read(feed)
+            if status is None or frame is None:
+                return False
+            published[feed] = frame
+        resumed = self.window.resume(**published)
+        if resumed:
+            log.info("collector resumed today's activities from the shared store")
+        return resumed
+
     def run_due(self, timeout_s: float = 60.0) -> list[str]:
         """Start every feed that is due and wait for them (tests and tools that move a manual
         clock by hand instead of running the scheduler thread). Returns the feeds started."""

@@ -15,6 +15,7 @@ a database URL's password never reaches a log or a page (`pgstore.safe_url`).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -26,11 +27,14 @@ from ipscape.client import IpscapeClient
 from ipscape.clock import Clock
 from ipscape.collector import Collector, LeasedCollector
 from ipscape.config import DashboardConfig
+from ipscape.errors import StoreError, user_message
 from ipscape.history import ResilientHistory
 from ipscape.live import LiveData
 from ipscape.replica import CachedHistory, SnapshotFollower
 from ipscape.settings import Settings
 from ipscape.snapshots import MemorySnapshots
+
+log = logging.getLogger(__name__)
 
 
 def holder_name() -> str:
@@ -69,7 +73,12 @@ def leased_collector(
             lambda: pgstore.PostgresHistory(pool, config.history.retention_days, fence=fence),
             clock=clock,
         )
-        return Collector(client, config, snapshots, history, clock=clock)
+        collector = Collector(client, config, snapshots, history, clock=clock)
+        try:
+            collector.resume_from(snapshots)
+        except StoreError as exc:  # nothing to resume from: the first poll asks for the day
+            log.info("collector starts today's activities afresh: %s", user_message(exc))
+        return collector
 
     return LeasedCollector(pgstore.Leadership(url, holder), make)
 

@@ -199,3 +199,37 @@ def test_the_scheduler_thread_keeps_polling_with_no_reader(tmp_path: Path) -> No
         stopped_at = sim.stats()["total"]
     assert stopped_at >= 5 * 2  # five agent polls and at least as many campaign lists
     assert snapshots.status("campaigns") is not None
+
+
+def test_a_successor_resumes_todays_activities_instead_of_asking_for_the_whole_day(
+    env: Env,
+) -> None:
+    env.collector.run_due()  # the predecessor: the whole day once
+    store = env.live.snapshots
+    successor = Collector(env.collector.client, env.collector.config, MemorySnapshots(),
+                          clock=env.clock)  # fmt: skip
+    try:
+        assert successor.resume_from(store) is True
+        env.sim.reset_stats()
+        env.sim.advance(POLL.activities_s)
+        env.clock.advance(POLL.activities_s)
+        env.collector.pollers["activities"].refresh()  # the predecessor, for comparison
+        before = env.requests().get(ACTIVITIES, 0)
+        successor.pollers["activities"].refresh()
+        assert env.requests()[ACTIVITIES] - before == 1  # one page of news, not the day
+        ours = successor.window.current()
+        theirs = env.collector.window.current()
+        assert ours is not None and theirs is not None
+        for name in ("activities", "voicemail", "transfers"):
+            mine = getattr(ours, name).sort_values("activity_id", ignore_index=True)
+            other = getattr(theirs, name).sort_values("activity_id", ignore_index=True)
+            pd.testing.assert_frame_equal(mine.drop(columns="raw", errors="ignore"),
+                                          other.drop(columns="raw", errors="ignore"),
+                                          check_like=True)  # fmt: skip
+        assert successor.resume_from(store) is False  # never over its own data
+    finally:
+        successor.stop()
+
+
+def test_nothing_published_means_nothing_to_resume(env: Env) -> None:
+    assert env.collector.resume_from(MemorySnapshots()) is False
