@@ -223,3 +223,51 @@ def test_a_dashboard_started_while_the_database_is_down_waits_for_it(
             live.close()
     finally:
         server.remove()
+
+
+def test_a_replicas_pages_and_wall_say_when_the_shared_database_is_down(
+    tenant: RunningSimulator,
+    config: DashboardConfig,
+    app_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real app as a pure replica (IPSCAPE_COLLECTOR=external) beside a collecting one."""
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app_support import point_app_at
+    from ui import runtime
+
+    server = PostgresServer()
+    server.start()
+    try:
+        url = server.create_database()
+        leader = scaled(tenant, config, url, collect=True)
+        point_app_at(tenant, monkeypatch)
+        monkeypatch.setenv("IPSCAPE_DATABASE_URL", url)
+        monkeypatch.setenv("IPSCAPE_COLLECTOR", "external")
+        runtime.reset()
+        app = str(Path(__file__).parents[1] / "dashboard.py")
+        try:
+            assert not AppTest.from_file(app, default_timeout=60).run().exception
+            replica = runtime.current()
+            assert replica is not None and replica.collector is None
+            eventually(lambda: replica.campaigns().has_data, "the replica has data")
+            server.stop()
+            eventually(replica.store_problem, "the replica notices")
+            shown: list[str] = []
+            for query in ({}, {"kiosk": "1", "rotate": "0"}):
+                at = AppTest.from_file(app, default_timeout=60)
+                at.query_params.update(query)
+                at.run()
+                assert not at.exception
+                texts = [re.sub(r"\\(.)", r"\1", e.value) for e in (*at.warning, *at.error)]
+                assert any("SHARED DATABASE UNREACHABLE since" in t for t in texts), query
+                shown += texts
+            assert not any("postgres@" in t for t in shown)  # the database URL stays out
+        finally:
+            runtime.reset()
+            leader.close()
+    finally:
+        server.remove()
