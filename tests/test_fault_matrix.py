@@ -58,7 +58,7 @@ from streamlit.testing.v1 import AppTest
 
 from ipscape import frames
 from ipscape.client import USER_AGENT, IpscapeClient, RetryPolicy, make_http_client
-from ipscape.clock import ManualClock
+from ipscape.clock import Clock, ManualClock
 from ipscape.config import DashboardConfig, PollConfig
 from ipscape.live import LiveData
 from ipscape.settings import Settings, demo_settings
@@ -692,9 +692,11 @@ def patch_transport(monkeypatch: pytest.MonkeyPatch, rewrite: Callable[[str, Any
     """The app's LiveData, built on a client whose answers pass through ``rewrite``."""
     from ui import runtime
 
-    def build(settings: Settings, config: DashboardConfig) -> LiveData:
+    def build(
+        settings: Settings, config: DashboardConfig, *, clock: Clock | None = None
+    ) -> LiveData:
         client = IpscapeClient(settings, rewriting_client(settings, rewrite))
-        return LiveData(client, config)
+        return LiveData(client, config, clock=clock)
 
     monkeypatch.setattr(runtime, "build_live", build)
 
