@@ -162,7 +162,12 @@ class ActivityWindow:
         if len(open_calls):
             since = min(since, open_calls.min())
         latest = utc_from_timestamp(now) - timedelta(seconds=self.overlap_s)
-        return max(min(since.to_pydatetime(), latest), midnight)
+        with self._lock:
+            held_day = self._midnight
+        # Just after midnight, the first fetch still asks from the held day's cursor: the last
+        # seconds of yesterday go to the history store (`ActivityUpdate.changed`), not the day.
+        floor = held_day if held_day is not None and held_day < midnight else midnight
+        return max(min(since.to_pydatetime(), latest), floor)
 
     def fetch(self) -> ActivityUpdate:
         """The collector's fetch: one incremental request, merged into today's window. A listing
@@ -240,6 +245,7 @@ class ActivityWindow:
             voicemail=frames.voicemail_frame(batch),
             transfers=frames.transfers_frame(batch),
         )
+        parsed, yesterday = _split_off_before(parsed, midnight)
         batch_dropped = {}
         for feed, frame in parsed.by_feed():
             batch_dropped[feed] = frames.dropped(frame)
@@ -248,6 +254,8 @@ class ActivityWindow:
         resent = _isin(held.activities["activity_id"], _ids(parsed.activities))
         day = self._merged(held, parsed, resent, midnight if new_day else None)
         changed = parsed.activities.loc[_changed(held.activities, resent, parsed.activities)]
+        if len(yesterday):
+            changed = pd.concat([yesterday, changed], ignore_index=True)
         update = ActivityUpdate(
             activities=_published(day.activities, dropped["activities"]),
             voicemail=_published(day.voicemail, dropped["voicemail"]),
@@ -356,6 +364,24 @@ def _sorted_out(
     if len(future) > MAX_QUARANTINE_ITEMS:
         future = dict(list(future.items())[-MAX_QUARANTINE_ITEMS:])
     return [*latest.values(), *unusable], future
+
+
+def _split_off_before(day: _Day, midnight: datetime) -> tuple[_Day, pd.DataFrame]:
+    """(``day`` without the activities created before ``midnight``, those activities): a fetch
+    just after midnight still brings yesterday's last ones, for the history store only."""
+    created = day.activities["created_at"]
+    before = (created < midnight).fillna(False).to_numpy(dtype=bool)
+    if not before.any():
+        return day, day.activities.iloc[:0]
+    gone = _ids(day.activities)[before]
+    return (
+        _Day(
+            activities=day.activities.loc[~before],
+            voicemail=day.voicemail.loc[~_isin(day.voicemail["activity_id"], gone)],
+            transfers=day.transfers.loc[~_isin(day.transfers["activity_id"], gone)],
+        ),
+        day.activities.loc[before],
+    )
 
 
 def _without_known_raw(frame: pd.DataFrame) -> pd.DataFrame:

@@ -260,6 +260,25 @@ def test_the_window_holds_today_only(window, source, sydney_clock):
     assert source.asked[1] == datetime(2025, 6, 3, 0, 0, tzinfo=SYDNEY)
 
 
+def test_yesterdays_last_activities_reach_the_history_but_not_the_day(window, source, sydney_clock):
+    sydney_clock.advance(9 * 3600 + 59 * 60 + 45)  # 23:59:45
+    late = datetime(2025, 6, 2, 23, 59, 40, tzinfo=SYDNEY)
+    source.answers = [[activity(1, late, "Answered", late)]]
+    assert window.fetch().activities["activity_id"].tolist() == [1]
+    sydney_clock.advance(35)  # 00:00:20 the next day
+    tail = datetime(2025, 6, 2, 23, 59, 55, tzinfo=SYDNEY)  # listed after the last fetch
+    early = datetime(2025, 6, 3, 0, 0, 10, tzinfo=SYDNEY)
+    source.answers = [[activity(2, tail, "Answered", tail), activity(3, early)]]
+    update = window.fetch()
+    assert source.asked[1] == late - timedelta(seconds=activities.ACTIVITY_OVERLAP_S)
+    assert update.activities["activity_id"].tolist() == [3]
+    assert sorted(update.changed["activity_id"].tolist()) == [2, 3]
+    # From then on, today only.
+    sydney_clock.advance(30)
+    window.fetch()
+    assert source.asked[2] >= datetime(2025, 6, 3, 0, 0, tzinfo=SYDNEY)
+
+
 def test_a_transfer_whose_parent_left_at_midnight_loses_its_from_side(window, source, sydney_clock):
     late = datetime(2025, 6, 2, 23, 58, tzinfo=SYDNEY)
     early = datetime(2025, 6, 3, 0, 1, tzinfo=SYDNEY)
