@@ -26,7 +26,7 @@ from starlette.applications import Starlette
 from ipscape import health, pgstore
 from ipscape.budget import RequestBudget
 from ipscape.client import IpscapeClient
-from ipscape.collector import FEED_SOURCES, LeasedCollector
+from ipscape.collector import LeasedCollector, feed_intervals
 from ipscape.config import DashboardConfig
 from ipscape.deployment import holder_name, leased_collector
 from ipscape.errors import ConfigError
@@ -41,12 +41,10 @@ STOP_SERVER_S = 5.0
 def operator_view(
     leased: LeasedCollector, pool: Any, client: IpscapeClient, config: DashboardConfig
 ) -> health.OperatorView:
-    poll = config.poll
-    intervals = {feed: float(getattr(poll, f"{src}_s")) for feed, src in FEED_SOURCES.items()}
     collector = leased.collector
     return health.OperatorView(
         snapshots=pgstore.PostgresSnapshots(pool),
-        feeds=intervals,
+        feeds=feed_intervals(config.poll),
         clock=time.time,
         started_at=None if collector is None else collector.started_at,
         meter=client.meter,

@@ -27,11 +27,11 @@ from ipscape import feeds, frames, health
 from ipscape.budget import RequestBudget
 from ipscape.client import IpscapeClient, request_scope
 from ipscape.clock import Clock, utc_from_timestamp
-from ipscape.collector import FEED_SOURCES, Collector, empty_frame
+from ipscape.collector import Collector, empty_frame, feed_intervals
 from ipscape.config import DashboardConfig
 from ipscape.errors import PaginationError
 from ipscape.history import HistoryStore, ResilientHistory, SQLiteHistory
-from ipscape.pollers import FIRST_DATA_WAIT_S, Poller, poller_options
+from ipscape.pollers import FIRST_DATA_WAIT_S, Poller, poll_deadline_s, poller_options
 from ipscape.replica import SnapshotFollower, StoreProblem
 from ipscape.settings import Settings
 from ipscape.snapshots import (
@@ -102,12 +102,9 @@ class LiveData:
             "Demo data" if self.demo else (urlsplit(settings.base_url).netloc or "")
         )
         poll = config.poll
-        self.intervals = {
-            feed: getattr(poll, f"{source}_s") for feed, source in FEED_SOURCES.items()
-        }
-        self.poll_deadline_s = (
-            collector.poll_deadline_s if collector is not None else 6 * settings.timeout_s
-        )
+        self.intervals = feed_intervals(poll)
+        # Drill-down queries end within one poll's deadline, like the collector's polls.
+        self.poll_deadline_s = poll_deadline_s(settings.timeout_s, poll)
         self._options = poller_options(poll, self._clock, self.poll_deadline_s)
         # Drill-down and media share one lane with a modest reservation; the feeds say what they
         # need after each poll, and the campaigns feed plans its statistics calls on its grant.
