@@ -29,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks.frames_bench import generate_items
+from benchmarks.frames_bench import best_of, generate_items
 from ipscape import frames
 from ipscape.activities import MAX_CHUNKS, ActivityWindow
 from ipscape.clock import ManualClock
@@ -69,15 +69,6 @@ def baseline_refresh(merged: dict[object, dict[str, Any]], batch: list[dict[str,
     frames.activities_frame(everything)
     frames.voicemail_frame(everything)
     frames.transfers_frame(everything)
-
-
-def best_of(function: Callable[[], object], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def frame_bytes(*frames_: pd.DataFrame, without: tuple[str, ...] = ()) -> int:

@@ -121,9 +121,9 @@ class Dashboard:
         return self._campaigns
 
 
-@pytest.fixture(scope="module")
-def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
-    workdir = tmp_path_factory.mktemp("collector")
+def demo_server(workdir: Path) -> tuple[StreamlitServer, Path]:
+    """``streamlit run dashboard.py`` on the demo with this module's intervals (not started),
+    and where its history goes."""
     history = workdir / "history.sqlite"
     config = workdir / "dashboard.toml"
     config.write_text(
@@ -132,6 +132,12 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     server = StreamlitServer(
         demo_env(config), workdir / "streamlit.log", args=("--logger.level", "info")
     )
+    return server, history
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    server, history = demo_server(tmp_path_factory.mktemp("collector"))
     try:
         server.start()
         yield Dashboard(server, history)
@@ -588,14 +594,7 @@ def test_healthz_fails_while_the_tenant_fails_and_recovers_after(dashboard: Dash
 
 def test_the_server_stops_its_collector_cleanly_on_sigterm(tmp_path: Path) -> None:
     """Its own server: a stop ends the collector, the stores and the simulator, then exits."""
-    config = tmp_path / "dashboard.toml"
-    history = tmp_path / "history.sqlite"
-    config.write_text(
-        CONFIG.format(**POLL_S, history=json.dumps(history.as_posix())), encoding="utf-8"
-    )
-    server = StreamlitServer(
-        demo_env(config), tmp_path / "streamlit.log", args=("--logger.level", "info")
-    )
+    server, _history = demo_server(tmp_path)
     try:
         server.start()
         server.wait_for_log(r"collector started", BOOT_ANNOUNCE_S)
