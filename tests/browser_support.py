@@ -25,6 +25,8 @@ from typing import Any
 
 import httpx
 
+from tests.app_support import afternoon_zone
+
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM_ENV = "IPSCAPE_CHROMIUM"
 REQUIRE_BROWSER_ENV = "IPSCAPE_REQUIRE_BROWSER"
@@ -103,7 +105,7 @@ def write_dashboard_config(
     short backoff."""
     path.write_text(
         f"""title = "Test Contact Centre"
-display_timezone = "Australia/Sydney"
+display_timezone = "{afternoon_zone()}"
 
 [poll]
 campaigns_s = {poll_s}

@@ -19,6 +19,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from ipscape.config import CONFIG_ENV
 from ipscape.settings import SETTING_NAMES, TIMEOUT
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from tests.app_support import afternoon_zone
 from ui import runtime
 
 # ``postgres_server`` (one per session) and ``pg_url`` (a fresh database per test).
@@ -28,7 +29,7 @@ pytest_plugins = ("tests.pg_support",)
 @pytest.fixture
 def simulator() -> Iterator[RunningSimulator]:
     """A fresh small tenant for one test; inject faults freely."""
-    sim = start_simulator(SimulatorConfig(speed=0))
+    sim = start_simulator(SimulatorConfig(speed=0, timezone=afternoon_zone()))
     try:
         yield sim
     finally:
@@ -38,7 +39,7 @@ def simulator() -> Iterator[RunningSimulator]:
 @pytest.fixture(scope="session")
 def shared_simulator() -> Iterator[RunningSimulator]:
     """One small tenant for the whole session: read-only tests only, never inject faults."""
-    sim = start_simulator(SimulatorConfig(speed=0))
+    sim = start_simulator(SimulatorConfig(speed=0, timezone=afternoon_zone()))
     try:
         yield sim
     finally:
@@ -52,6 +53,7 @@ def sim_factory() -> Iterator[Callable[..., RunningSimulator]]:
 
     def make(**kwargs: Any) -> RunningSimulator:
         kwargs.setdefault("speed", 0)
+        kwargs.setdefault("timezone", afternoon_zone())
         sim = start_simulator(SimulatorConfig(**kwargs))
         started.append(sim)
         return sim
@@ -74,7 +76,10 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     for name in (*SETTING_NAMES, TIMEOUT, CONFIG_ENV):
         monkeypatch.delenv(name, raising=False)
     config = tmp_path / "dashboard.toml"
-    config.write_text(f"[history]\npath = {json.dumps(str(tmp_path / 'history.sqlite'))}\n")
+    config.write_text(
+        f"display_timezone = {json.dumps(afternoon_zone())}\n"
+        f"[history]\npath = {json.dumps(str(tmp_path / 'history.sqlite'))}\n"
+    )
     monkeypatch.setenv(CONFIG_ENV, str(config))
     monkeypatch.chdir(tmp_path)  # no .streamlit/secrets.toml of a developer's can leak in
     runtime.reset()
