@@ -98,7 +98,7 @@ def _rerun_cost(page: str, repeat: int, sim: Any) -> tuple[float, float]:
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=600)
     at.run()
     if page != "overview":
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"screens/{page}.py")
     at.run()  # warm-up: the first run fills the pollers
     if at.exception:
         raise RuntimeError(f"{page}: {at.exception[0].message}")

@@ -60,7 +60,7 @@ from tests.ws_viewer import Viewer
 
 POLL_S = 8.0  # every feed, the fastest the config allows
 WALL_ROTATE_S = 20.0  # [wall] rotate_s's default: the board redraws every board_tick_s of it
-# The frames each page's live fragment reads at every run: pages/overview.py's live_overview,
+# The frames each page's live fragment reads at every run: screens/overview.py's live_overview,
 # ui/wall.py's Board (the wall's other fragments and the footer read no frame).
 FEEDS_ON_PAGE = {
     "overview": ("campaigns", "agents", "voicemail"),

@@ -185,7 +185,7 @@ def soak_apptest(minutes: float, sessions: int) -> None:
             )
             apps = []
             for _ in range(sessions):
-                at = AppTest.from_file(str(REPO / "pages" / "wall.py"), default_timeout=60)
+                at = AppTest.from_file(str(REPO / "screens" / "wall.py"), default_timeout=60)
                 at.query_params.update({"kiosk": "1", "rotate": str(KIOSK_ROTATE_S)})
                 apps.append(at)
             pid = os.getpid()

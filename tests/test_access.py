@@ -157,7 +157,7 @@ def _has_button(at: AppTest, key: str) -> bool:
     return any(b.key == key for b in at.button)
 
 
-@pytest.mark.parametrize("page", ["pages/agents.py", "pages/drilldown.py"])
+@pytest.mark.parametrize("page", ["screens/agents.py", "screens/drilldown.py"])
 def test_signed_out_visitors_get_the_sign_in_screen_and_no_data(
     tenant: RunningSimulator, page: str
 ) -> None:
@@ -244,11 +244,11 @@ def test_a_revoked_token_stops_working_without_a_restart(
 # (Streamlit's v1 multipage fallback on a process's first run, see dashboard.py).
 ROUTES = {
     "/": (APP, None, {}),
-    "/agents?kiosk=1": (APP, "pages/agents.py", {"kiosk": "1"}),
-    "/drilldown": (APP, "pages/drilldown.py", {"window": "today"}),
+    "/agents?kiosk=1": (APP, "screens/agents.py", {"kiosk": "1"}),
+    "/drilldown": (APP, "screens/drilldown.py", {"window": "today"}),
     "/wall?kiosk=1": (APP, None, {"kiosk": "1", "rotate": "0"}),
-    "pages/voicemail.py alone": (str(ROOT / "pages" / "voicemail.py"), None, {}),
-    "pages/wall.py alone": (str(ROOT / "pages" / "wall.py"), None, {"kiosk": "1"}),
+    "screens/voicemail.py alone": (str(ROOT / "screens" / "voicemail.py"), None, {}),
+    "screens/wall.py alone": (str(ROOT / "screens" / "wall.py"), None, {"kiosk": "1"}),
 }
 
 
@@ -299,11 +299,11 @@ def test_a_token_holder_keeps_access_through_the_menu_until_the_token_is_deleted
     assert at.metric
     # The menu's links drop the query string: this session's token still counts ...
     at.query_params.clear()
-    at.switch_page("pages/agents.py").run()
+    at.switch_page("screens/agents.py").run()
     assert not at.error and at.metric
     # ... and is checked again on every run.
     with_tokens(app_env, OTHER_TOKEN)
-    at.switch_page("pages/overview.py").run()
+    at.switch_page("screens/overview.py").run()
     assert [e.value for e in at.error] == [DENIED] and shows_no_data(at)
 
 
@@ -351,7 +351,7 @@ def test_a_deleted_token_blanks_an_open_page_at_its_next_refresh(
 ) -> None:
     with_tokens(app_env, TOKEN)
     script = "wall" if route == "wall" else route
-    at = AppTest.from_file(str(ROOT / "pages" / f"{script}.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "screens" / f"{script}.py"), default_timeout=60)
     at.query_params.update({**query, "token": TOKEN})
     at.run()
     assert at.metric or at.dataframe, "the page shows data"
@@ -371,7 +371,7 @@ def test_an_open_demo_page_closes_when_kiosk_tokens_are_added(
     tenant: RunningSimulator, app_env: Path
 ) -> None:
     # An open demo page, then the administrator adds kiosk tokens: the open page closes too.
-    at = AppTest.from_file(str(ROOT / "pages" / "overview.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "screens" / "overview.py"), default_timeout=60)
     at.run()
     assert at.metric
     with_tokens(app_env, TOKEN)
@@ -386,7 +386,7 @@ def test_every_live_part_re_checks_access() -> None:
     bare = set()
     for path in [
         ROOT / "dashboard.py",
-        *(ROOT / "pages").glob("*.py"),
+        *(ROOT / "screens").glob("*.py"),
         *(ROOT / "ui").glob("*.py"),
     ]:
         if path.name == "auth.py" and path.parent.name == "ui":

@@ -584,9 +584,9 @@ def open_page(page: str, at: AppTest | None = None, **query: str) -> AppTest:
         at.query_params.update(query)
         at.run()
     if page != "overview":
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"screens/{page}.py")
     else:
-        at.switch_page("pages/overview.py")
+        at.switch_page("screens/overview.py")
     at.run()
     return at
 

@@ -21,7 +21,7 @@ def open_page(page: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
     at.run()
     if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"screens/{page}.py").run()
     return at
 
 
@@ -69,7 +69,7 @@ def tenant_from_the_future(
 
 def test_drill_down_lists_activities_dated_in_the_future_apart(tenant_from_the_future):
     at = open_page("overview")
-    at.switch_page("pages/drilldown.py").run()
+    at.switch_page("screens/drilldown.py").run()
     assert not at.exception
     (held,) = [e for e in at.expander if "dated in the future" in e.label]
     assert held.label.startswith("1 activities")

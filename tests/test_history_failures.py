@@ -229,7 +229,7 @@ def test_every_page_shows_live_data_when_history_cannot_be_opened(
 ) -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"screens/{page}.py").run()
     assert not at.exception, [e.stack_trace for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     # live data, and fresh: every page says how old its data is

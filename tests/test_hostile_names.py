@@ -143,7 +143,7 @@ def open_page(page: str, at: AppTest | None = None, **query: str) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
         at.query_params.update(query)
         at.run()
-    at.switch_page(f"pages/{page}.py").run()
+    at.switch_page(f"screens/{page}.py").run()
     return at
 
 
@@ -199,7 +199,7 @@ def test_a_hostile_agent_search_and_url_filters_are_plain_text(hostile: RunningS
 
 @pytest.mark.parametrize("view", ["overview", "agents"])
 def test_the_wall_shows_hostile_names_escaped(hostile: RunningSimulator, view: str) -> None:
-    if not (ROOT / "pages" / "wall.py").exists():
+    if not (ROOT / "screens" / "wall.py").exists():
         pytest.skip("no wall page")
     at = AppTest.from_file(APP, default_timeout=60)
     at.query_params.update(kiosk="1", view=view, rotate="0")
@@ -222,7 +222,7 @@ HTML_SAFE_NAMES = re.compile(r"^[A-Z][A-Z0-9_]*$|^(shift_css|watchdog_html|audio
 
 
 def ui_sources() -> list[Path]:
-    return [ROOT / "dashboard.py", *sorted((ROOT / "pages").glob("*.py")),
+    return [ROOT / "dashboard.py", *sorted((ROOT / "screens").glob("*.py")),
             *sorted((ROOT / "ui").glob("*.py"))]  # fmt: skip
 
 

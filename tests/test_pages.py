@@ -59,7 +59,7 @@ def open_page(page: str, **query: str) -> AppTest:
     at.query_params.update(query)
     at.run()
     if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"screens/{page}.py").run()
     return at
 
 
@@ -238,7 +238,7 @@ def test_voicemail_plays_through_the_dashboard_not_the_tenant(tenant: RunningSim
     chooser = at.selectbox(key="vm_play")
     chooser.set_value(chooser.options[1]).run()
     assert not at.exception and not at.error
-    # inline, for this session only: no /media URL that outlives it (pages/voicemail.py)
+    # inline, for this session only: no /media URL that outlives it (screens/voicemail.py)
     assert not at.get("audio")
     assert any("<audio controls" in h.proto.body for h in at.get("html"))
     page = str([el.proto for el in at.main if hasattr(el, "proto")])
@@ -348,7 +348,7 @@ def test_demo_mode_starts_the_embedded_tenant_and_says_demo_data(app_env: Path) 
     assert not at.exception and not at.error
     assert any("Demo data" in m.value for m in at.markdown)
     assert metrics(at)["Calls waiting"] != "--"
-    at.switch_page("pages/voicemail.py").run()
+    at.switch_page("screens/voicemail.py").run()
     assert any("Demo data" in m.value for m in at.markdown)
 
 
@@ -383,9 +383,9 @@ def test_drilldown_keeps_its_filters_when_the_user_comes_back_from_another_page(
     tenant: RunningSimulator,
 ) -> None:
     at = open_page("drilldown", window="4h", type="call.inbound")
-    at.switch_page("pages/agents.py").run()
+    at.switch_page("screens/agents.py").run()
     at.query_params.clear()  # as the browser does: page navigation drops the query string
-    at.switch_page("pages/drilldown.py").run()
+    at.switch_page("screens/drilldown.py").run()
     assert not at.exception
     assert at.selectbox(key="dd_window").value == "4h"
     assert at.selectbox(key="dd_type").value == "call.inbound"

@@ -236,7 +236,7 @@ def test_pages_csv_and_urls_never_show_a_secret(
     at.run()
     seen = []
     for page in PAGES:
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"screens/{page}.py").run()
         assert not at.exception, page
         seen.append(rendered(at))
         seen.append(json.dumps(dict(at.query_params)))
@@ -249,7 +249,7 @@ def test_pages_csv_and_urls_never_show_a_secret(
     for poller in runtime.live().pollers.values():
         poller.refresh()
     for page in PAGES:
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"screens/{page}.py").run()
         assert not at.exception, page
         assert at.error, page
         seen.append(rendered(at))

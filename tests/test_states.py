@@ -123,7 +123,7 @@ def test_a_tenant_with_2000_state_names_gets_a_few_tiles_and_history_rows(
     point_app_at(sim, monkeypatch)
     at = AppTest.from_file(APP, default_timeout=120).run()
     if page != "overview":
-        at.switch_page(f"pages/{page}.py").run()
+        at.switch_page(f"screens/{page}.py").run()
     assert not at.exception, [e.stack_trace for e in at.exception]
     live = runtime.live()
     if page == "agents":

@@ -366,7 +366,7 @@ def wall_app(
     ) -> AppTest:
         current["config"] = config or current["config"]
         current["live"] = data or live
-        at = AppTest.from_file(str(REPO / "pages" / "wall.py"), default_timeout=30)
+        at = AppTest.from_file(str(REPO / "screens" / "wall.py"), default_timeout=30)
         for key, value in (query or {}).items():
             at.query_params[key] = value
         return at.run()
