@@ -97,12 +97,12 @@ def settings_from_mapping(source: Mapping[str, object]) -> Settings:
     base_url = _text(source, BASE_URL)
     token = _text(source, API_TOKEN)
     keys = tuple(k for k in (_text(source, SECRET_KEY_1), _text(source, SECRET_KEY_2)) if k)
-    missing = [
-        name
-        for name, value in ((BASE_URL, base_url), (API_TOKEN, token), (SECRET_KEY_1, keys))
-        if not value
-    ]
-    if missing:
+    if base_url is None or token is None or not keys:
+        missing = [
+            name
+            for name, value in ((BASE_URL, base_url), (API_TOKEN, token), (SECRET_KEY_1, keys))
+            if not value
+        ]
         raise ConfigError(
             "Missing setting(s): " + ", ".join(missing) + ". Set them as environment variables "
             "or in the [ipscape] section of .streamlit/secrets.toml "
@@ -110,11 +110,17 @@ def settings_from_mapping(source: Mapping[str, object]) -> Settings:
             setting=missing[0],
         )
     timeout_raw = source.get(TIMEOUT)
-    try:
-        timeout = 10.0 if timeout_raw in (None, "") else float(timeout_raw)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ConfigError(f"{TIMEOUT} must be a number of seconds.", setting=TIMEOUT) from None
-    return Settings(base_url=base_url, api_token=token, secret_keys=keys, timeout_s=timeout)  # type: ignore[arg-type]
+    timeout = 10.0 if timeout_raw in (None, "") else _seconds(timeout_raw)
+    return Settings(base_url=base_url, api_token=token, secret_keys=keys, timeout_s=timeout)
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, str | int | float):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise ConfigError(f"{TIMEOUT} must be a number of seconds.", setting=TIMEOUT)
 
 
 def settings_from_env(env: Mapping[str, str] | None = None) -> Settings:

@@ -127,7 +127,8 @@ def environment_proxy(url: str) -> str | None:
     proxy explicitly, as httpx would have chosen it."""
     parts = urlsplit(url)
     proxies = urllib.request.getproxies_environment()
-    if not proxies or urllib.request.proxy_bypass_environment(parts.hostname or "", proxies):
+    # With proxies in the environment, proxy_bypass reads NO_PROXY from it on every platform.
+    if not proxies or urllib.request.proxy_bypass(parts.hostname or ""):
         return None
     return proxies.get(parts.scheme) or proxies.get("all")
 

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import parse_qsl, urlencode
 
 from .config import SimulatorConfig
@@ -323,7 +323,7 @@ class SimulatorApp:
             except ValueError:
                 raise BadRequest(f"{name} is not an ISO 8601 timestamp") from None
         size = self.config.page_size
-        items = []
+        items: list[bytes] = []
         last_id = None
         more = False
         for act in centre.iter_activities(
@@ -502,7 +502,7 @@ class SimulatorApp:
         }
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -583,7 +583,7 @@ async def _drop(send: Send) -> None:
     """
     cycle = getattr(send, "__self__", None)
     transport = getattr(cycle, "transport", None)
-    if transport is not None and hasattr(cycle, "disconnected"):
+    if cycle is not None and transport is not None and hasattr(cycle, "disconnected"):
         transport.abort()
         cycle.disconnected = True  # stops uvicorn from answering 500 on a closed socket
         return
