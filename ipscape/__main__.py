@@ -48,8 +48,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"error: {message}\n")
 
 
+def _prog() -> str:
+    """How this run was started, for the usage line: the installed `ipscape` console script
+    (pyproject.toml), or `python -m ipscape` from a checkout."""
+    return "ipscape" if Path(sys.argv[0]).name == "ipscape" else "python -m ipscape"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m ipscape", description=__doc__.split("\n")[0])
+    parser = _Parser(prog=_prog(), description=__doc__.split("\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log requests and retries")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
