@@ -1,4 +1,5 @@
-"""Frames -> plotly figures, and the number formats the pages share. Pure: no I/O, no streamlit.
+"""Frames -> plotly figures, and nothing else: no I/O, no Streamlit, no number formats or
+aggregates of its own (those live in ipscape/presentation/).
 
 Rules every figure follows:
 - bounded: bars, lines, points and Sankey links are capped, so a large tenant or a long day
@@ -14,15 +15,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
-# STATE_ORDER is re-exported: pages/agents.py orders its tiles with charts.STATE_ORDER.
-from ipscape.states import STATE_ORDER as STATE_ORDER
-from ipscape.states import grouped_states, ordered, state_counts
+from ipscape.presentation.aggregates import (
+    agent_state_counts,
+    bucket_counts,
+    count_by_campaign,
+    local_naive,
+    transfer_links,
+)
+from ipscape.presentation.formats import count, duration, number
+from ipscape.presentation.levels import LEVEL_COLOURS, LEVEL_PATTERNS, OK, UNKNOWN, Level
+from ipscape.presentation.text import escape_label
+from ipscape.states import grouped_states, ordered
 
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = (
@@ -35,9 +43,6 @@ OKABE_ITO = (
     "#CC79A7",  # reddish purple
     "#000000",
 )
-LEVEL_COLOURS = {"ok": "#009E73", "warn": "#E69F00", "alert": "#D55E00", "unknown": "#999999"}
-LEVEL_PATTERNS = {"ok": "", "warn": "/", "alert": "x", "unknown": "."}
-LEVEL_TEXT = {"ok": "OK ✓", "warn": "WARN ▲", "alert": "ALERT ■", "unknown": "--"}
 STATE_COLOURS = {
     "Available": "#009E73",
     "Busy": "#0072B2",
@@ -51,7 +56,6 @@ MAX_BARS = 60
 MAX_LINES = 12
 MAX_POINTS_PER_LINE = 500
 MAX_LINKS = 150
-MAX_TIME_BUCKETS = 200
 
 _LAYOUT = {
     "margin": {"l": 8, "r": 8, "t": 40, "b": 8},
@@ -61,47 +65,8 @@ _LAYOUT = {
 }
 
 
-# --- formats ---------------------------------------------------------------------------------
-
-
-def is_unknown(value: object) -> bool:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    try:
-        return math.isnan(float(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-
-
-def format_duration(seconds: object) -> str:
-    """``m:ss`` under an hour, ``10 h 02 m`` from an hour (``10:02:25`` would read as a time of
-    day on a wall board); "--" when unknown, so a gap never reads as 0:00."""
-    if is_unknown(seconds):
-        return "--"
-    total = max(0, round(float(seconds)))  # type: ignore[arg-type]
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours} h {minutes:02d} m" if hours else f"{minutes}:{secs:02d}"
-
-
-def format_count(value: object) -> str:
-    return "--" if is_unknown(value) else f"{round(float(value)):,}"  # type: ignore[arg-type]
-
-
-def escape_label(value: object) -> str:
-    """Text safe to use as a plotly label: its HTML subset shows literally, "--" when unknown."""
-    if is_unknown(value):
-        return "--"
-    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _floats(series: pd.Series) -> list[float | None]:
-    return [None if is_unknown(v) else float(v) for v in series]
-
-
-def _local(series: pd.Series, tz: str) -> pd.Series:
-    times = pd.to_datetime(series, utc=True)
-    return times.dt.tz_convert(tz).dt.tz_localize(None)
+    return [number(v) for v in series]
 
 
 def _figure(title: str, uirevision: str) -> go.Figure:
@@ -129,15 +94,15 @@ def campaign_bar_chart(
     column: str,
     *,
     title: str,
-    levels: Mapping[Any, str] | None = None,
-    duration: bool = False,
+    levels: Mapping[Any, Level] | None = None,
+    durations: bool = False,
     uirevision: str | None = None,
     max_bars: int = MAX_BARS,
 ) -> go.Figure:
     """Horizontal bars of ``column`` per campaign, largest at the top.
 
-    ``levels`` maps campaign_id -> level name ("ok"/"warn"/"alert"/"unknown"); each bar is
-    coloured, patterned and labelled with it. Unknown values get no bar and the label "--".
+    ``levels`` maps campaign_id -> `Level`; each bar is coloured, patterned and labelled with
+    it (a campaign missing from it is unknown). Unknown values get no bar and the label "--".
     ``customdata`` holds the campaign id, so a click can filter by campaign.
     """
     uirevision = uirevision or f"campaign-{column}"
@@ -147,12 +112,12 @@ def campaign_bar_chart(
     frame = frame.sort_values("_v", ascending=False, na_position="last").head(max_bars)
     frame = frame.iloc[::-1]  # plotly draws the first category at the bottom
     ids = list(frame["campaign_id"])
-    level_names = [(levels or {}).get(cid, "unknown" if levels else "ok") for cid in ids]
+    shown = [(levels or {}).get(cid, UNKNOWN) if levels else OK for cid in ids]
     values = _floats(frame["_v"])
-    fmt = format_duration if duration else format_count
+    fmt = duration if durations else count
     text = [
-        f"{fmt(v)}  {LEVEL_TEXT[lv]}" if levels else fmt(v)
-        for v, lv in zip(values, level_names, strict=True)
+        f"{fmt(v)}  {lv.badge if lv is not UNKNOWN else '--'}" if levels else fmt(v)
+        for v, lv in zip(values, shown, strict=True)
     ]
     fig = _figure(title, uirevision)
     fig.add_bar(
@@ -163,13 +128,13 @@ def campaign_bar_chart(
         textposition="auto",
         customdata=ids,
         marker={
-            "color": [LEVEL_COLOURS[lv] for lv in level_names],
-            "pattern": {"shape": [LEVEL_PATTERNS[lv] for lv in level_names]},
+            "color": [LEVEL_COLOURS[lv.colour] for lv in shown],
+            "pattern": {"shape": [LEVEL_PATTERNS[lv.colour] for lv in shown]},
         },
         hovertemplate="%{y}: %{text}<extra></extra>",
     )
     fig.update_layout(height=max(260, 28 * len(frame) + 80))
-    if duration:
+    if durations:
         fig.update_xaxes(title_text="seconds")
     return fig
 
@@ -200,7 +165,7 @@ def wait_trend_chart(
         if step > 1:  # keep the latest point: it is the one people look at
             rows = pd.concat([rows.iloc[:-1:step], rows.iloc[[-1]]])
         fig.add_scatter(
-            x=list(_local(rows["at"], tz)),
+            x=list(local_naive(rows["at"], tz)),
             y=_floats(rows[column]),
             mode="lines",
             name=escape_label(rows["campaign_name"].iloc[-1]),
@@ -215,40 +180,6 @@ def wait_trend_chart(
 
 
 # --- agents ----------------------------------------------------------------------------------
-
-
-def _agent_states(agents: pd.DataFrame) -> pd.Series:
-    """Each agent's state for counting, a missing one as "Unknown"."""
-    return agents["state"].astype("string").fillna("Unknown")
-
-
-def agent_state_counts(agents: pd.DataFrame) -> pd.DataFrame:
-    """state -> agents, in a fixed order (unknown states after the known ones, then Other;
-    past a few, other names are grouped: ipscape/states.py)."""
-    counts = state_counts(_agent_states(agents))
-    return pd.DataFrame({"state": list(counts.index), "agents": [int(n) for n in counts]})
-
-
-def agent_state_by_campaign(agents: pd.DataFrame, names: Mapping[Any, str]) -> pd.DataFrame:
-    """(campaign_id, campaign_name, state, agents); an agent counts once per campaign."""
-    cols = ["campaign_id", "campaign_name", "state", "agents"]
-    if agents.empty:
-        return pd.DataFrame(columns=cols)
-    # Grouped per agent, before an agent is repeated once per campaign.
-    grouped = agents[["agent_id", "campaign_ids"]].assign(
-        state=grouped_states(_agent_states(agents))
-    )
-    exploded = grouped.explode("campaign_ids").dropna(subset=["campaign_ids"])
-    if exploded.empty:
-        return pd.DataFrame(columns=cols)
-    counts = (
-        exploded.groupby(["campaign_ids", "state"])
-        .size()
-        .reset_index(name="agents")
-        .rename(columns={"campaign_ids": "campaign_id"})
-    )
-    counts["campaign_name"] = [names.get(c, f"Campaign {c}") for c in counts["campaign_id"]]
-    return counts[cols]
 
 
 def agent_state_chart(agents: pd.DataFrame, *, title: str = "Agents by state") -> go.Figure:
@@ -299,7 +230,7 @@ def agent_state_trend_chart(
         if step > 1:  # keep the latest point: it is the one people look at
             rows = pd.concat([rows.iloc[:-1:step], rows.iloc[[-1]]])
         fig.add_scatter(
-            x=list(_local(rows["at"], tz)),
+            x=list(local_naive(rows["at"], tz)),
             y=_floats(rows["agents"]),
             mode="lines",
             stackgroup="agents",
@@ -345,23 +276,6 @@ def agent_state_by_campaign_chart(
 # --- transfers -------------------------------------------------------------------------------
 
 
-def transfer_links(transfers: pd.DataFrame, by: str = "campaign") -> pd.DataFrame:
-    """(source, target, transfers) for ``by`` = "campaign" or "agent", largest flows first."""
-    if by not in ("campaign", "agent"):
-        raise ValueError("by must be 'campaign' or 'agent'")
-    src, dst = f"from_{by}", f"to_{by}"
-    if transfers.empty:
-        return pd.DataFrame(columns=["source", "target", "transfers"])
-    pairs = pd.DataFrame(
-        {
-            "source": transfers[src].astype("string").fillna("--"),
-            "target": transfers[dst].astype("string").fillna("--"),
-        }
-    )
-    links = pairs.groupby(["source", "target"]).size().reset_index(name="transfers")
-    return links.sort_values(["transfers", "source", "target"], ascending=[False, True, True])
-
-
 def transfer_flow_chart(
     transfers: pd.DataFrame, *, by: str = "campaign", max_links: int = MAX_LINKS
 ) -> go.Figure:
@@ -398,21 +312,6 @@ def transfer_flow_chart(
     return fig
 
 
-def bucket_counts(
-    times: pd.Series, *, tz: str, freq: str = "15min", max_buckets: int = MAX_TIME_BUCKETS
-) -> pd.DataFrame:
-    """(start, count) per ``freq`` bucket in local time ``tz``; an empty bucket is a real 0."""
-    local = _local(times.dropna(), tz)
-    if local.empty:
-        return pd.DataFrame(
-            {"start": pd.Series(dtype="datetime64[ns]"), "count": pd.Series(dtype=int)}
-        )
-    counts = local.dt.floor(freq).value_counts().sort_index()
-    full = pd.date_range(counts.index.min(), counts.index.max(), freq=freq)
-    counts = counts.reindex(full, fill_value=0).tail(max_buckets)
-    return pd.DataFrame({"start": counts.index, "count": counts.to_numpy()})
-
-
 def transfer_count_chart(transfers: pd.DataFrame, *, tz: str, freq: str = "15min") -> go.Figure:
     title = f"Transfers per {freq.replace('min', ' min')}"
     uirevision = "transfer-count"
@@ -437,29 +336,13 @@ def transfer_count_chart(transfers: pd.DataFrame, *, tz: str, freq: str = "15min
 # --- voicemail / activities ------------------------------------------------------------------
 
 
-def count_by_campaign(frame: pd.DataFrame) -> pd.DataFrame:
-    """(campaign_id, campaign_name, count) rows, most first; missing campaigns grouped as "--"."""
-    if frame.empty:
-        return pd.DataFrame(columns=["campaign_id", "campaign_name", "count"])
-    keyed = frame.assign(
-        campaign_name=frame["campaign_name"].astype("string").fillna("--"),
-    )
-    counts = (
-        keyed.groupby(["campaign_id", "campaign_name"], dropna=False)
-        .size()
-        .reset_index(name="count")
-        .sort_values(["count", "campaign_name"], ascending=[False, True])
-    )
-    return counts.reset_index(drop=True)
-
-
 def count_bar_chart(
     frame: pd.DataFrame,
     *,
     title: str,
     empty_message: str,
     uirevision: str,
-    levels: Mapping[Any, str] | None = None,
+    levels: Mapping[Any, Level] | None = None,
     max_bars: int = MAX_BARS,
 ) -> go.Figure:
     """Rows per campaign as bars; ``customdata`` is the campaign id, for click-to-filter."""
@@ -470,9 +353,3 @@ def count_bar_chart(
     return campaign_bar_chart(
         counts, "value", title=title, levels=levels, uirevision=uirevision, max_bars=max_bars
     )
-
-
-def age_seconds(times: pd.Series, now: datetime) -> pd.Series:
-    """Seconds from each timestamp to ``now`` (Float64, <NA> where the time is unknown)."""
-    stamps = pd.to_datetime(times, utc=True)
-    return ((pd.Timestamp(now) - stamps).dt.total_seconds()).astype("Float64")

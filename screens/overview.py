@@ -2,10 +2,12 @@
 
 import streamlit as st
 
-from ipscape.charts import format_count, format_duration
-from ipscape.status import UNKNOWN
-from ui import auth, layout, tiles, views
+from ipscape.presentation import aggregates, formats, tables
+from ipscape.presentation.levels import UNKNOWN
+from ipscape.presentation.text import plain
+from ui import auth, layout, tiles
 from ui.glossary import glossary
+from ui.tables import show_table
 
 ctx = layout.page_start("Overview")
 words = glossary(ctx.tz)
@@ -15,9 +17,9 @@ thresholds = ctx.config.thresholds
 @auth.live_fragment(ctx.config.poll.campaigns_s)
 def live_overview() -> None:
     campaigns, agents, voicemail = ctx.live.campaigns(), ctx.live.agents(), ctx.live.voicemail()
-    k = views.kpis(
+    k = aggregates.kpis(
         campaigns.frame if campaigns.has_data else None,
-        agents.frame if agents.has_data else None,
+        agents.frame if agents.has_data and not agents.unavailable else None,
         voicemail.frame if voicemail.has_data else None,
         campaigns.taken_at,
     )
@@ -26,7 +28,7 @@ def live_overview() -> None:
     with cols[0]:
         tiles.tile(
             "Calls waiting",
-            format_count(k.waiting),
+            formats.count(k.waiting),
             help=words["calls_waiting"],
             level=memory.update(("calls_waiting", "all"), k.waiting, thresholds.calls_waiting),
             snapshot=campaigns,
@@ -34,7 +36,7 @@ def live_overview() -> None:
     with cols[1]:
         tiles.tile(
             "Longest wait",
-            format_duration(k.longest_wait_s),
+            formats.duration(k.longest_wait_s),
             help=words["longest_wait"],
             level=memory.update(
                 ("longest_wait_s", "all"), k.longest_wait_s, thresholds.longest_wait_s
@@ -44,7 +46,7 @@ def live_overview() -> None:
     with cols[2]:
         tiles.tile(
             "Max EWT",
-            format_duration(k.max_ewt_s),
+            formats.duration(k.max_ewt_s),
             help=words["ewt"],
             level=memory.update(("ewt_s", "all"), k.max_ewt_s, thresholds.ewt_s),
             snapshot=campaigns,
@@ -52,16 +54,15 @@ def live_overview() -> None:
     with cols[3]:
         tiles.tile(
             "Agents free / logged in",
-            f"{format_count(k.agents_free)} / {format_count(k.agents_logged_in)}",
+            f"{formats.count(k.agents_free)} / {formats.count(k.agents_logged_in)}",
             help=f"{words['agents_available']} {words['agents_logged_in']}",
             snapshot=agents,
         )
     with cols[4]:
-        oldest = views.clock_duration(k.oldest_voicemail_s) if k.voicemail else "--"
         tiles.tile(
             "Voicemail waiting",
-            format_count(k.voicemail),
-            help=f"{words['voicemail']} Oldest: {oldest}.",
+            formats.count(k.voicemail),
+            help=f"{words['voicemail']} Oldest: {formats.duration(k.oldest_voicemail_s)}.",
             level=memory.update(
                 ("voicemail_age_s", "all"), k.oldest_voicemail_s, thresholds.voicemail_age_s
             )
@@ -73,28 +74,14 @@ def live_overview() -> None:
     coverage = ctx.live.campaign_coverage()
     if coverage is not None and coverage.text():
         # The request budget cannot refresh every campaign every poll: say how stale rows get.
-        st.warning(tiles.plain(coverage.text()), icon="📉")
+        st.warning(plain(coverage.text()), icon="📉")
 
-    levels = views.campaign_levels(campaigns.frame, thresholds, memory)
-    table = views.overview_table(campaigns.frame, levels)
+    levels = aggregates.campaign_levels(campaigns.frame, thresholds, memory)
+    table = tables.overview_table(campaigns.frame, levels)
     if table.empty:
         st.info("No campaign statistics yet." if not campaigns.has_data else "No active campaigns.")
         return
-    st.dataframe(
-        table.style.apply(tiles.status_row_style, axis=1),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Status": st.column_config.TextColumn("Status", help=words["status"]),
-            "EWT": st.column_config.TextColumn("EWT", help=words["ewt"]),
-            "Longest wait": st.column_config.TextColumn("Longest wait", help=words["longest_wait"]),
-            "Waiting": st.column_config.TextColumn("Waiting", help=words["calls_waiting"]),
-            "Abandoned": st.column_config.TextColumn("Abandoned", help=words["abandoned"]),
-            "Agents free": st.column_config.TextColumn(
-                "Agents free", help=words["agents_available"]
-            ),
-        },
-    )
+    show_table(table, words)
     unknown = sum(1 for per in levels.values() if all(lv is UNKNOWN for lv in per.values()))
     if unknown:
         st.caption(f"{unknown} campaign(s) report no wait figures (shown as --).")

@@ -3,8 +3,10 @@
 import streamlit as st
 
 from ipscape import charts
-from ui import auth, layout, tiles, views
+from ipscape.presentation import aggregates, formats, tables
+from ui import auth, layout, tiles
 from ui.glossary import glossary
+from ui.tables import show_table
 
 ctx = layout.page_start("Transfers")
 words = glossary(ctx.tz)
@@ -18,24 +20,19 @@ def live_transfers() -> None:
         st.info("Waiting for the first activity data…")
         return
     frame = transfers.frame
-    last = frame["transferred_at"].max() if len(frame) else None
     left, right = st.columns(2)
     with left:
         tiles.tile(
             "Transfers today",
-            charts.format_count(len(frame)),
+            formats.count(len(frame)),
             help=words["transfers"],
             snapshot=transfers,
         )
     with right:
-        ago = (
-            None
-            if last is None or charts.is_unknown(last)
-            else (transfers.taken_at - last.to_pydatetime()).total_seconds()
-        )
+        ago = aggregates.last_transfer_age_s(frame, transfers.taken_at)
         tiles.tile(
             "Last transfer",
-            "--" if ago is None else f"{tiles.format_age(max(0.0, ago))} ago",
+            formats.UNKNOWN_TEXT if ago is None else f"{formats.age(ago)} ago",
             help=words["times"],
             snapshot=transfers,
         )
@@ -53,14 +50,7 @@ def live_transfers() -> None:
         charts.transfer_flow_chart(frame, by=by or "campaign"), width="stretch", key="flow"
     )
     st.plotly_chart(charts.transfer_count_chart(frame, tz=ctx.tz), width="stretch", key="per_15")
-    st.dataframe(
-        views.transfers_table(frame, ctx.tz),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Transferred": st.column_config.TextColumn("Transferred", help=words["times"])
-        },
-    )
+    show_table(tables.transfers_table(frame, ctx.tz), words)
 
 
 live_transfers()

@@ -1,16 +1,19 @@
 """Voicemail: the backlog per campaign, the oldest one waiting, and a player for each.
 
 Audio is fetched server-side through the client (LiveData.media) and sent inline to this
-session only (views.audio_player_html), so the browser never sees the tenant URL or credentials,
-and no /media URL exists that could be fetched without a session.
+session only (ui/audio.py), so the browser never sees the tenant URL or credentials, and no
+/media URL exists that could be fetched without a session.
 """
 
 import streamlit as st
 
 from ipscape import charts
 from ipscape.errors import IpscapeError, user_message
-from ui import auth, layout, tiles, views
+from ipscape.presentation import aggregates, formats, tables
+from ipscape.presentation.text import plain
+from ui import audio, auth, layout, tiles
 from ui.glossary import glossary
+from ui.tables import show_table
 
 ctx = layout.page_start("Voicemail")
 words = glossary(ctx.tz)
@@ -26,23 +29,22 @@ def live_backlog() -> None:
         return
     now = voicemail.taken_at
     frame = voicemail.frame
-    k = views.kpis(None, None, frame, now)
+    k = aggregates.kpis(None, None, frame, now)
     left, right = st.columns(2)
     with left:
         tiles.tile(
             "Voicemail waiting",
-            charts.format_count(k.voicemail),
+            formats.count(k.voicemail),
             help=words["voicemail"],
             snapshot=voicemail,
         )
     with right:
         tiles.tile(
             "Oldest waiting",
-            views.clock_duration(k.oldest_voicemail_s) if k.voicemail else "--",
+            formats.duration(k.oldest_voicemail_s),
             help=words["voicemail"],
-            level=tiles.leveled(
-                "voicemail_age_s",
-                "all",
+            level=tiles.level_memory().update(
+                ("voicemail_age_s", "all"),
                 k.oldest_voicemail_s,
                 ctx.config.thresholds.voicemail_age_s,
             )
@@ -60,32 +62,16 @@ def live_backlog() -> None:
         width="stretch",
         key="vm_backlog",
     )
-    st.dataframe(
-        views.voicemail_table(frame, ctx.tz, now),
-        hide_index=True,
-        width="stretch",
-        column_order=["Received", "Waiting", "Caller", "Campaign", "Duration"],
-        column_config={
-            "Received": st.column_config.TextColumn("Received", help=words["times"]),
-            "Waiting": st.column_config.TextColumn("Waiting", help="Time since it was left."),
-        },
-    )
+    show_table(tables.voicemail_table(frame, ctx.tz, now), words)
 
 
 @auth.live_fragment()
 def player() -> None:
     """Not on a timer: a refresh must not restart the audio someone is listening to."""
     voicemail = ctx.live.voicemail()
-    table = views.voicemail_table(voicemail.frame, ctx.tz, voicemail.taken_at)
-    if table.empty:
+    labels = tables.voicemail_choices(voicemail.frame, ctx.tz)
+    if not labels:
         return
-    labels = {
-        media: f"{received} · {caller} · {campaign}"
-        for media, received, caller, campaign in zip(
-            table["media_id"], table["Received"], table["Caller"], table["Campaign"], strict=True
-        )
-        if media != "--"
-    }
     st.subheader("Listen")
     chosen = st.selectbox(
         "Voicemail",
@@ -96,11 +82,11 @@ def player() -> None:
     if chosen is None:
         return
     try:
-        audio = ctx.live.media(chosen)
+        recording = ctx.live.media(chosen)
     except IpscapeError as exc:
-        st.error(tiles.plain(f"Could not load this voicemail: {user_message(exc)}"))
+        st.error(plain(f"Could not load this voicemail: {user_message(exc)}"))
         return
-    st.html(views.audio_player_html(audio))
+    audio.play(recording)
 
 
 live_backlog()

@@ -3,7 +3,11 @@
 import streamlit as st
 
 from ipscape import charts
-from ui import auth, layout, tiles, views
+from ipscape.feeds import start_of_day
+from ipscape.presentation import aggregates
+from ipscape.presentation.freshness import history_warning
+from ipscape.presentation.text import plain
+from ui import auth, layout, tiles
 from ui.glossary import glossary
 
 ctx = layout.page_start("Wait times")
@@ -14,27 +18,29 @@ words = glossary(ctx.tz)
 def live_now() -> None:
     campaigns = ctx.live.campaigns()
     tiles.render_freshness(campaigns, ctx.tz)
-    levels = views.campaign_levels(campaigns.frame, ctx.config.thresholds, tiles.level_memory())
+    levels = aggregates.campaign_levels(
+        campaigns.frame, ctx.config.thresholds, tiles.level_memory()
+    )
     left, right = st.columns(2)
     with left:
         fig = charts.campaign_bar_chart(
             campaigns.frame,
             "ewt_s",
             title="Estimated wait time (EWT) now",
-            levels={cid: lv["ewt_s"].name for cid, lv in levels.items()},
-            duration=True,
+            levels={cid: lv["ewt_s"] for cid, lv in levels.items()},
+            durations=True,
         )
         st.plotly_chart(fig, width="stretch", key="ewt_now")
-        st.caption(tiles.plain(words["ewt"]))
+        st.caption(plain(words["ewt"]))
     with right:
         fig = charts.campaign_bar_chart(
             campaigns.frame,
             "calls_waiting",
             title="Calls waiting now",
-            levels={cid: lv["calls_waiting"].name for cid, lv in levels.items()},
+            levels={cid: lv["calls_waiting"] for cid, lv in levels.items()},
         )
         st.plotly_chart(fig, width="stretch", key="waiting_now")
-        st.caption(tiles.plain(words["calls_waiting"]))
+        st.caption(plain(words["calls_waiting"]))
 
 
 @auth.live_fragment(max(60.0, ctx.config.poll.campaigns_s))
@@ -43,12 +49,11 @@ def trend() -> None:
     if ctx.live.history is None:
         st.info("History is switched off, so there is no trend to show.")
         return
-    now = ctx.live.campaigns().taken_at
-    since, _ = views.window_bounds("today", now, ctx.tz)
+    since = start_of_day(ctx.live.campaigns().taken_at, ctx.tz)
     history = ctx.live.history.campaign_history(since)
-    warning = views.history_warning(ctx.live.history.status(), ctx.tz)
+    warning = history_warning(ctx.live.history.status(), ctx.tz)
     if warning:
-        st.warning(tiles.plain(warning), icon="⚠️")
+        st.warning(plain(warning), icon="⚠️")
     metric = st.segmented_control(
         "Metric",
         ["EWT", "Calls waiting", "Longest wait"],
@@ -60,7 +65,7 @@ def trend() -> None:
     )
     fig = charts.wait_trend_chart(history, column, tz=ctx.tz, title=f"{metric or 'EWT'} today")
     st.plotly_chart(fig, width="stretch", key="trend_chart")
-    st.caption(tiles.plain(f"{words['times']} {len(history)} history points since midnight."))
+    st.caption(plain(f"{words['times']} {len(history)} history points since midnight."))
 
 
 live_now()

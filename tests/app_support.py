@@ -1,12 +1,40 @@
-"""Helpers for tests of the Streamlit app (fixtures live in conftest.py)."""
+"""Helpers for tests of the Streamlit app, shared by every test file (fixtures: conftest.py)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from ipscape.presentation.text import WORD_JOINER
 from ipscape.simulator import RunningSimulator
+from ui.navigation import SCREENS
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboard.py")
+RUN_TIMEOUT = 60
+# screen name (its file's stem) -> script path, as dashboard.py routes them
+SCREEN_SCRIPTS = {Path(s.script).stem: s.script for s in SCREENS}
+
+
+def unescape(text: str) -> str:
+    """What a viewer reads of our Markdown-escaped text (ipscape/presentation/text.py's
+    `plain`): no backslash escapes, no invisible word joiners."""
+    return re.sub(r"\\(.)", r"\1", text).replace(WORD_JOINER, "")
+
+
+def open_page(page: str, at: AppTest | None = None, **query: str) -> AppTest:
+    """Run the app (a new one with ``query`` unless ``at`` is given) and switch to ``page``
+    (a screen's name: "overview", "agents", "wall", ...), as its menu link does."""
+    if at is None:
+        at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+        at.query_params.update(query)
+        at.run()
+    at.switch_page(SCREEN_SCRIPTS[page]).run()
+    return at
 
 
 def point_app_at(

@@ -11,7 +11,6 @@ import ast
 import functools
 import json
 import os
-import re
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,12 +22,10 @@ from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
 from streamlit.testing.v1 import AppTest, local_script_runner
 
 from ipscape.simulator import RunningSimulator
-from tests.app_support import point_app_at
+from tests.app_support import APP, ROOT, open_page, point_app_at, unescape
 from ui.auth import DENIED, SIGN_IN_NEEDED, decide
-from ui.tiles import WORD_JOINER
+from ui.navigation import SCREENS
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "dashboard.py")
 TOKEN = "kiosk-token-3b9d0c1e7a55"
 OTHER_TOKEN = "kiosk-token-ffff0000aaaa"
 AUTH = {
@@ -180,7 +177,7 @@ def test_signed_in_users_see_the_dashboard_and_can_sign_out(tenant: RunningSimul
     assert not at.exception and not at.error
     assert [t.value for t in at.title] == ["Overview"]
     assert at.metric
-    assert any("Signed in as supervisor@example.com" in unescaped(c.value) for c in at.caption)
+    assert any("Signed in as supervisor@example.com" in unescape(c.value) for c in at.caption)
     assert _has_button(at, "auth_sign_out")
 
 
@@ -240,15 +237,17 @@ def test_a_revoked_token_stops_working_without_a_restart(
 
 # --- kiosk tokens guard every page, not only the wall -------------------------------------
 
-# Where tenant data can be had: the dashboard's routes, and a page file run on its own
-# (Streamlit's v1 multipage fallback on a process's first run, see dashboard.py).
+# Where tenant data can be had: every screen of the registry, as the app routes it (there is no
+# other way in: screens/ is not a pages/ folder, so Streamlit never runs a screen on its own).
 ROUTES = {
     "/": (APP, None, {}),
+    **{
+        f"/{screen.url_path}": (APP, screen.script, {"window": "today"})
+        for screen in SCREENS
+        if screen.kind == "page" and screen.url_path
+    },
     "/agents?kiosk=1": (APP, "screens/agents.py", {"kiosk": "1"}),
-    "/drilldown": (APP, "screens/drilldown.py", {"window": "today"}),
     "/wall?kiosk=1": (APP, None, {"kiosk": "1", "rotate": "0"}),
-    "screens/voicemail.py alone": (str(ROOT / "screens" / "voicemail.py"), None, {}),
-    "screens/wall.py alone": (str(ROOT / "screens" / "wall.py"), None, {"kiosk": "1"}),
 }
 
 
@@ -350,10 +349,7 @@ def test_a_deleted_token_blanks_an_open_page_at_its_next_refresh(
     tenant: RunningSimulator, app_env: Path, route: str, query: dict[str, str]
 ) -> None:
     with_tokens(app_env, TOKEN)
-    script = "wall" if route == "wall" else route
-    at = AppTest.from_file(str(ROOT / "screens" / f"{script}.py"), default_timeout=60)
-    at.query_params.update({**query, "token": TOKEN})
-    at.run()
+    at = open_page(route, **query, token=TOKEN)
     assert at.metric or at.dataframe, "the page shows data"
     # A refresh alone (the script above the fragments does not run) still shows data ...
     rerun_fragments(at)
@@ -371,8 +367,7 @@ def test_an_open_demo_page_closes_when_kiosk_tokens_are_added(
     tenant: RunningSimulator, app_env: Path
 ) -> None:
     # An open demo page, then the administrator adds kiosk tokens: the open page closes too.
-    at = AppTest.from_file(str(ROOT / "screens" / "overview.py"), default_timeout=60)
-    at.run()
+    at = open_page("overview")
     assert at.metric
     with_tokens(app_env, TOKEN)
     rerun_fragments(at)
@@ -419,11 +414,6 @@ def write_secrets(root: Path, *sections: dict[str, dict[str, str]], broken: bool
     return path
 
 
-def unescaped(text: str) -> str:
-    """What the viewer reads: no backslash escapes, no invisible word joiners (ui.tiles.plain)."""
-    return re.sub(r"\\(.)", r"\1", text).replace(WORD_JOINER, "")
-
-
 @pytest.mark.parametrize("route", list(ROUTES))
 def test_a_secrets_file_that_does_not_parse_stops_every_route(
     tenant: RunningSimulator, app_env: Path, route: str
@@ -432,14 +422,14 @@ def test_a_secrets_file_that_does_not_parse_stops_every_route(
     path = write_secrets(app_env.parent, {"auth": AUTH}, broken=True)
     at = open_route(route)
     assert not at.exception
-    (error,) = [unescaped(e.value) for e in at.error]
+    (error,) = [unescape(e.value) for e in at.error]
     line = len(path.read_text().splitlines())
     assert f"The secrets file {path} does not parse (at line {line}, column" in error
     assert shows_no_data(at)
     assert tenant.stats()["total"] == 0
     page = everything_rendered(at)
     for value in (*AUTH.values(), "this string never ends"):
-        assert value not in page and value not in unescaped(page)
+        assert value not in page and value not in unescape(page)
 
 
 def test_a_broken_secrets_file_with_the_tenant_in_it_does_not_start_the_demo(
@@ -484,6 +474,8 @@ def test_streamlit_config_ships_hardened_defaults() -> None:
     # Viewers get a generic message; the traceback goes to the server log only.
     assert client["showErrorDetails"] == "none"
     assert client["toolbarMode"] == "minimal"
+    # Tables offer no built-in CSV download, which would skip our export's formula guard.
+    assert client["disableDataExport"] is True
     assert config["browser"]["gatherUsageStats"] is False
     assert config["runner"]["magicEnabled"] is False
     # The secrets example carries placeholders only, never a working credential.
@@ -494,3 +486,13 @@ def test_streamlit_config_ships_hardened_defaults() -> None:
 def test_secrets_file_is_never_committed() -> None:
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert any(line.strip() in (".streamlit/secrets.toml", "secrets.toml") for line in ignored)
+
+
+def test_the_registry_is_every_screen_and_nothing_runs_in_legacy_multipage_mode() -> None:
+    # A pages/ folder beside the entry file would let Streamlit run a page without
+    # dashboard.py, past its access check.
+    assert not (ROOT / "pages").exists()
+    assert {s.script for s in SCREENS} == {
+        f"screens/{p.name}" for p in (ROOT / "screens").glob("*.py")
+    }
+    assert all(s.path.exists() for s in SCREENS)

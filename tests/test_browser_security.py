@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ipscape.presentation.text import plain
 from ipscape.simulator import RunningSimulator
 from ipscape.simulator.names import HOSTILE_NAMES
 from tests.browser_support import (
@@ -43,7 +44,6 @@ from tests.browser_support import (
     running_dashboard,
 )
 from tests.test_secret_canary import KEYS, TOKEN, canaries
-from ui.tiles import plain
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -271,7 +271,8 @@ CANARY_PAGES = {
 HEALTHY = re.compile(r"updated \d+ s ago")
 # The tenant's refusal, as each page words it (render_freshness, the wall's banner).
 REFUSED = re.compile(r"ERROR: The tenant refused|CONNECTION TO THE TENANT LOST")
-# Markdown-escaped too (ui.tiles.plain): that is how a page's own text crosses the websocket.
+# Markdown-escaped too (ipscape/presentation/text.py): that is how a page's own text crosses
+# the websocket.
 FORMS = sorted({text.encode() for form in canaries() for text in (form, plain(form))})
 
 

@@ -8,6 +8,9 @@ import pandas as pd
 import pytest
 
 from ipscape import charts
+from ipscape.presentation import aggregates, formats
+from ipscape.presentation.levels import ALERT, LEVEL_COLOURS, OK, WARN
+from ipscape.presentation.text import escape_label
 
 NOW = datetime(2025, 7, 7, 1, 0, tzinfo=UTC)  # 11:00 in Sydney
 
@@ -30,7 +33,7 @@ def bar(fig):  # the one bar trace of a campaign chart
 
 
 def test_campaign_bars_carry_values_largest_on_top_and_ids_for_clicks() -> None:
-    fig = charts.campaign_bar_chart(campaigns(), "ewt_s", title="EWT", duration=True)
+    fig = charts.campaign_bar_chart(campaigns(), "ewt_s", title="EWT", durations=True)
     trace = bar(fig)
     # plotly draws the first category at the bottom: the largest comes last
     assert list(trace.y) == ["Campaign 1", "Campaign 2", "Campaign 3"]
@@ -40,14 +43,14 @@ def test_campaign_bars_carry_values_largest_on_top_and_ids_for_clicks() -> None:
 
 
 def test_levels_are_written_and_patterned_not_only_coloured() -> None:
-    levels = {1: "ok", 2: "warn", 3: "alert"}
+    levels = {1: OK, 2: WARN, 3: ALERT}
     trace = bar(charts.campaign_bar_chart(campaigns(), "ewt_s", title="EWT", levels=levels))
     assert [t.split("  ")[1] for t in trace.text] == ["OK ✓", "WARN ▲", "ALERT ■"]
     assert list(trace.marker.pattern.shape) == ["", "/", "x"]
     assert list(trace.marker.color) == [
-        charts.LEVEL_COLOURS["ok"],
-        charts.LEVEL_COLOURS["warn"],
-        charts.LEVEL_COLOURS["alert"],
+        LEVEL_COLOURS["ok"],
+        LEVEL_COLOURS["warn"],
+        LEVEL_COLOURS["alert"],
     ]
 
 
@@ -79,7 +82,7 @@ def test_figures_keep_zoom_across_live_updates() -> None:
     ],
 )
 def test_escape_label_neutralises_plotly_html(raw: object, shown: str) -> None:
-    assert charts.escape_label(raw) == shown
+    assert escape_label(raw) == shown
 
 
 def test_hostile_campaign_names_are_escaped_in_the_figure() -> None:
@@ -190,7 +193,7 @@ def test_sankey_by_agent_and_capped_links() -> None:
 
 
 def test_transfer_counts_per_quarter_hour_fill_empty_buckets_with_zero() -> None:
-    buckets = charts.bucket_counts(transfers()["transferred_at"], tz="UTC", freq="15min")
+    buckets = aggregates.bucket_counts(transfers()["transferred_at"], tz="UTC", freq="15min")
     assert list(buckets["count"]) == [2, 0, 1]
 
 
@@ -198,7 +201,7 @@ def test_agent_state_counts_in_fixed_order_with_unknown_states_kept() -> None:
     agents = pd.DataFrame(
         {"state": pd.array(["Busy", "Available", "Busy", "OnMars", None], dtype="string")}
     )
-    counts = charts.agent_state_counts(agents)
+    counts = aggregates.agent_state_counts(agents)
     assert list(counts["state"]) == ["Available", "Busy", "OnMars", "Unknown"]
     assert list(counts["agents"]) == [1, 2, 1, 1]
 
@@ -211,7 +214,7 @@ def test_agents_count_once_in_each_of_their_campaigns() -> None:
             "campaign_ids": [(1, 2), (2,)],
         }
     )
-    by = charts.agent_state_by_campaign(agents, {1: "Sales", 2: "Support"})
+    by = aggregates.agent_state_by_campaign(agents, {1: "Sales", 2: "Support"})
     got = {(r.campaign_name, r.state): r.agents for r in by.itertuples()}
     assert got == {("Sales", "Busy"): 1, ("Support", "Busy"): 1, ("Support", "Available"): 1}
 
@@ -228,4 +231,4 @@ def test_agents_count_once_in_each_of_their_campaigns() -> None:
     ],
 )
 def test_format_duration(seconds: object, text: str) -> None:
-    assert charts.format_duration(seconds) == text
+    assert formats.duration(seconds) == text

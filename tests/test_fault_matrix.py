@@ -64,7 +64,7 @@ from ipscape.live import LiveData
 from ipscape.settings import Settings, demo_settings
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from ipscape.snapshots import Snapshot
-from tests.app_support import point_app_at
+from tests.app_support import open_page, point_app_at, unescape
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
@@ -567,8 +567,6 @@ def test_nulls_in_every_nullable_field_keep_every_row_as_unknown(sim: RunningSim
 PAGES = ("overview", "wait_times", "voicemail", "transfers", "agents", "drilldown")
 
 
-def unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
 
 
 @pytest.fixture
@@ -578,17 +576,6 @@ def app(app_env: Path, sim: RunningSimulator, monkeypatch: pytest.MonkeyPatch) -
     return sim
 
 
-def open_page(page: str, at: AppTest | None = None, **query: str) -> AppTest:
-    if at is None:
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.query_params.update(query)
-        at.run()
-    if page != "overview":
-        at.switch_page(f"screens/{page}.py")
-    else:
-        at.switch_page("screens/overview.py")
-    at.run()
-    return at
 
 
 def page_text(at: AppTest) -> str:

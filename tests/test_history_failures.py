@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -24,10 +23,11 @@ from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, HistoryConfig
 from ipscape.history import ResilientHistory, SQLiteHistory
 from ipscape.live import LiveData
+from ipscape.presentation.freshness import history_warning
 from ipscape.settings import settings_from_mapping
 from ipscape.simulator import RunningSimulator
-from tests.app_support import point_app_at
-from ui import runtime, views
+from tests.app_support import point_app_at, unescape
+from ui import runtime
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -35,9 +35,6 @@ NOT_RECORDING = "History is not being recorded"
 FULL = "the disk that holds the history is full"
 
 
-def unescape(text: str) -> str:
-    """Our captions are Markdown-escaped (ui.tiles.plain); compare what a viewer reads."""
-    return re.sub(r"\\(.)", r"\1", text)
 
 
 def campaigns(count: int, ewt: float = 30.0) -> pd.DataFrame:
@@ -188,7 +185,7 @@ def test_live_tiles_stay_fresh_while_the_disk_is_full_and_history_heals_without_
         clock.advance(config.poll.agents_s)
         assert poller.refresh().state == "fresh"  # the live tile does not care
         assert not history.status().recording
-        assert views.history_warning(history.status(), "UTC") is not None
+        assert history_warning(history.status(), "UTC") is not None
 
         filler.unlink()
         clock.advance(history.retry_s)

@@ -23,10 +23,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ipscape.charts import escape_label
+from ipscape.presentation.text import plain
 from ipscape.simulator import RunningSimulator
 from ipscape.simulator.names import HOSTILE_NAMES, hostile_list
-from tests.app_support import point_app_at
-from ui.tiles import WORD_JOINER, plain
+from tests.app_support import open_page, point_app_at, unescape
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
@@ -120,9 +120,6 @@ def chart_strings(at: AppTest) -> set[str]:
     return found
 
 
-def unescape(text: str) -> str:
-    """What the viewer reads: no backslash escapes, no invisible word joiners (ui.tiles.plain)."""
-    return re.sub(r"\\(.)", r"\1", text).replace(WORD_JOINER, "")
 
 
 def assert_rendered_as_text(at: AppTest, page: str) -> None:
@@ -138,13 +135,6 @@ def assert_rendered_as_text(at: AppTest, page: str) -> None:
             assert name not in labels, (page, name)
 
 
-def open_page(page: str, at: AppTest | None = None, **query: str) -> AppTest:
-    if at is None:
-        at = AppTest.from_file(APP, default_timeout=60)
-        at.query_params.update(query)
-        at.run()
-    at.switch_page(f"screens/{page}.py").run()
-    return at
 
 
 def test_every_page_shows_hostile_names_as_text(hostile: RunningSimulator) -> None:

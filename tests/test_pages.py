@@ -18,10 +18,10 @@ import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ipscape.charts import format_duration
+from ipscape.presentation.formats import duration
 from ipscape.simulator import RunningSimulator
-from tests.app_support import point_app_at
-from ui import runtime, views
+from tests.app_support import open_page, point_app_at, unescape
+from ui import runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
@@ -36,9 +36,6 @@ PAGES = {
 }
 
 
-def unescape(text: str) -> str:
-    """Our captions are Markdown-escaped (ui.tiles.plain); compare what a viewer reads."""
-    return re.sub(r"\\(.)", r"\1", text)
 
 
 @pytest.fixture
@@ -52,13 +49,6 @@ def tenant(
         runtime.reset()  # close the app's pollers before the simulator stops
 
 
-def open_page(page: str, **query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
-    at.query_params.update(query)
-    at.run()
-    if page != "overview":
-        at.switch_page(f"screens/{page}.py").run()
-    return at
 
 
 def api(sim: RunningSimulator, path: str, **params: Any) -> Any:
@@ -115,8 +105,8 @@ def test_overview_numbers_are_what_the_tenant_reports(tenant: RunningSimulator) 
     at = open_page("overview")
     shown = metrics(at)
     assert shown["Calls waiting"] == str(sum(s["callsWaiting"] for s in stats))
-    assert shown["Longest wait"] == format_duration(max(s["maxCallWaitingTime"] for s in stats))
-    assert shown["Max EWT"] == format_duration(max(s["estimatedCallWaitingTime"] for s in stats))
+    assert shown["Longest wait"] == duration(max(s["maxCallWaitingTime"] for s in stats))
+    assert shown["Max EWT"] == duration(max(s["estimatedCallWaitingTime"] for s in stats))
     agents = api(tenant, "/v3.0/agents/status")
     free = sum(a["state"] == "Available" for a in agents)
     logged_in = sum(a["state"] != "LoggedOut" for a in agents)
@@ -128,9 +118,23 @@ def test_overview_lists_every_campaign_worst_first(tenant: RunningSimulator) -> 
     at = open_page("overview")
     table = at.dataframe[0].value
     assert sorted(table["Campaign"]) == sorted(s["campaignName"] for s in stats)
-    ranks = [views.level_of_status(s).rank for s in table["Status"]]
+    rank = {"ALERT ■": 2, "WARN ▲": 1, "OK ✓": 0, "--": -1}
+    ranks = [rank[s] for s in table["Status"]]
     assert ranks == sorted(ranks, reverse=True)
     assert set(table["Status"]) <= {"OK ✓", "WARN ▲", "ALERT ■", "--"}
+
+
+def test_overview_table_keeps_counts_and_durations_as_numbers(tenant: RunningSimulator) -> None:
+    stats = {s["campaignName"]: s for s in active_stats(tenant)}
+    table = open_page("overview").dataframe[0].value
+    for column in ("EWT", "Longest wait", "Waiting", "Abandoned", "Agents free"):
+        assert pd.api.types.is_numeric_dtype(table[column]), (column, table[column].dtype)
+    # Sorting a column sorts numbers, and each number is the tenant's own.
+    for _, row in table.iterrows():
+        s = stats[row["Campaign"]]
+        assert row["EWT"] == s["estimatedCallWaitingTime"]
+        assert row["Waiting"] == s["callsWaiting"]
+    assert pd.api.types.is_integer_dtype(table["Waiting"])
 
 
 def test_agents_page_counts_states_and_lists_every_agent(tenant: RunningSimulator) -> None:

@@ -13,11 +13,12 @@ from streamlit.testing.v1 import AppTest
 from ipscape import charts
 from ipscape.config import Thresholds
 from ipscape.history import SQLiteHistory
+from ipscape.presentation import aggregates, tables
+from ipscape.presentation.levels import LevelMemory
 from ipscape.simulator import RunningSimulator
 from ipscape.states import MAX_UNKNOWN_STATES, OTHER, STATE_ORDER, grouped_states, state_counts
-from ipscape.status import LevelMemory
 from tests.app_support import point_app_at
-from ui import runtime, views
+from ui import runtime
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 MOST = len(STATE_ORDER) + MAX_UNKNOWN_STATES + 1  # known, the most common others, "Other"
@@ -73,10 +74,10 @@ def test_known_states_are_never_grouped() -> None:
 
 def test_totals_charts_and_history_agree_on_the_grouping(tmp_path: Path) -> None:
     agents = agents_in(["Busy", *custom(MANY)])
-    totals = views.agent_state_totals(agents)
+    totals = aggregates.agent_state_totals(agents)
     assert len(totals) <= MOST and totals[OTHER] == MANY - MAX_UNKNOWN_STATES
-    assert charts.agent_state_counts(agents)["state"].tolist() == list(totals)
-    by_campaign = charts.agent_state_by_campaign(agents, {101: "Sales"})
+    assert aggregates.agent_state_counts(agents)["state"].tolist() == list(totals)
+    by_campaign = aggregates.agent_state_by_campaign(agents, {101: "Sales"})
     assert set(by_campaign["state"]) == set(totals)
     assert len(charts.agent_state_chart(agents).data[0].x) == len(totals)
 
@@ -89,9 +90,11 @@ def test_totals_charts_and_history_agree_on_the_grouping(tmp_path: Path) -> None
 
 def test_the_agent_table_keeps_each_agents_own_state_and_filters_by_other() -> None:
     agents = agents_in(["Busy", *custom(MANY)])
-    table = views.agent_table(agents, {101: "Sales"}, LevelMemory(), Thresholds())
+    table = tables.agent_table(agents, {101: "Sales"}, LevelMemory(), Thresholds()).frame
     assert set(table["State"]) == {"Busy", *custom(MANY)}
-    others = views.agent_table(agents, {101: "Sales"}, LevelMemory(), Thresholds(), states=[OTHER])
+    others = tables.agent_table(
+        agents, {101: "Sales"}, LevelMemory(), Thresholds(), states=[OTHER]
+    ).frame
     assert len(others) == MANY - MAX_UNKNOWN_STATES
     assert OTHER not in set(others["State"])
 

@@ -31,11 +31,12 @@ import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
 from ipscape.errors import ConfigError
+from ipscape.presentation.text import plain
 from ipscape.wall import token_allowed
 from ui import runtime
-from ui.tiles import plain
+from ui.messages import show_config_error
+from ui.navigation import PageKind
 
-PageKind = Literal["page", "wall"]
 Decision = Literal["open", "sign_in", "denied"]
 AUTH_SECTION = "auth"
 TOKEN_PARAM = "token"
@@ -160,9 +161,7 @@ def require_access(page_kind: PageKind) -> None:
         decision = access_decision(page_kind)
     except ConfigError as exc:
         # Fail closed: without the config we cannot tell a valid token from a guess.
-        from ui import layout
-
-        layout.show_config_error(exc)
+        show_config_error(exc)
         st.stop()
     if decision == "open":
         return

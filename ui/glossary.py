@@ -19,6 +19,7 @@ def glossary(tz: str) -> dict[str, str]:
         "agents_available": "Agents logged in and ready for a call (state Available).",
         "agents_logged_in": "Agents logged in, whatever their state.",
         "voicemail": "Voicemails left " + today(tz).lower() + " Oldest = time since it was left.",
+        "voicemail_waiting": "Time since the voicemail was left.",
         "time_in_state": "How long the agent has been in their current state.",
         "transfers": "Calls passed from one agent or campaign to another, " + today(tz).lower(),
         "times": f"Times are shown in {tz}.",

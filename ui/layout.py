@@ -1,8 +1,6 @@
-"""The frame around every page: header (title, "Demo data" badge), config errors, budget footer.
+"""The frame around every screen: header (title, "Demo data" badge), config errors, footer.
 
-Each page calls `page_start` first. The page does it rather than ``dashboard.py`` because in
-Streamlit 1.67 a process's first run of an app with a ``pages/`` folder may execute a page
-file directly (the v1 multipage fallback, see dashboard.py): the page must stand on its own.
+Each screen calls `page_start` first; access was checked by dashboard.py before it ran.
 """
 
 from __future__ import annotations
@@ -12,40 +10,12 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from ipscape.errors import ApiError, ConfigError, StoreError, user_message
-from ipscape.settings import COLLECTOR_ENV, DATABASE_ENV, SETTING_NAMES, TIMEOUT
+from ipscape.presentation.freshness import collector_text, store_problem_text
+from ipscape.presentation.text import plain
 from ui import auth, runtime
-from ui.tiles import collector_text, plain, store_problem_text
+from ui.messages import show_config_error
 
 DEMO_LABEL = "Demo data"
-
-
-def config_error_help(exc: ConfigError) -> str:
-    """How to fix a configuration error, by where the named setting lives."""
-    setting = exc.setting or ""
-    if setting in (DATABASE_ENV, COLLECTOR_ENV):
-        return (
-            "A scaled deployment is set with IPSCAPE_DATABASE_URL (postgresql://...) and "
-            "IPSCAPE_COLLECTOR (embedded or external), in the environment or the [ipscape] "
-            "section of .streamlit/secrets.toml; docs/deployment.md shows each process's "
-            "settings. Unset both to run on one process. Restart the dashboard after changing them."
-        )
-    if setting in (*SETTING_NAMES, TIMEOUT):
-        return (
-            "Tenant settings are read from the [ipscape] section of .streamlit/secrets.toml "
-            "(copy .streamlit/secrets.toml.example) or from IPSCAPE_* environment variables. "
-            "Set all of IPSCAPE_BASE_URL, IPSCAPE_API_TOKEN and IPSCAPE_SECRET_KEY_1, or none "
-            "of them to run the demo. Restart the dashboard after changing them."
-        )
-    return (
-        "Dashboard settings are read from dashboard.toml (or the file named by "
-        "IPSCAPE_DASHBOARD_CONFIG); the shipped dashboard.toml lists every key with its "
-        "default. Fix the key named above and reload the page."
-    )
-
-
-def show_config_error(exc: ConfigError) -> None:
-    st.error(plain(f"Configuration problem: {exc}"), icon="🛠️")
-    st.info(plain(config_error_help(exc)))
 
 
 def configure_page(title: str | None = None) -> None:
@@ -65,8 +35,6 @@ def configure_page(title: str | None = None) -> None:
 def page_start(title: str) -> runtime.AppContext:
     """Header for ``title``; stops the page (no traceback) when the configuration is unusable."""
     configure_page(title)
-    # Again here, not only in dashboard.py: a page may run without it (see the module docstring).
-    auth.require_access("page")
     try:
         ctx = runtime.app_context()
     except ConfigError as exc:

@@ -2,10 +2,11 @@
 collector and the stores) and, when no tenant is configured, the embedded demo simulator.
 
 They live in a plain process-wide registry, so 50 open browser tabs share one LiveData and the
-tenant sees one collector (DESIGN rule 1), and no viewer action (such as Streamlit's "clear
-cache") can stop, restart or multiply them. The server creates them at boot (`start`, from the
-lifespan in ui/server.py) so polling starts before anyone watches; a script run without that
-server (AppTest, or a boot that failed on a setting since fixed) creates them on first use.
+tenant sees one collector (docs/architecture.md, "The collector"), and no viewer action (such
+as Streamlit's "clear cache") can stop, restart or multiply them. The server creates them at
+boot (`start`, from the lifespan in ui/server.py) so polling starts before anyone watches; a
+script run without that server (AppTest, or a boot that failed on a setting since fixed)
+creates them on first use.
 They are closed at shutdown (`reset`), at interpreter exit through a ``weakref.finalize``, or by
 `reset` (tests). Only the dashboard.toml reader is held with ``st.cache_resource``: clearing it
 costs a file read, never a tenant request.

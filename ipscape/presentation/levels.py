@@ -11,12 +11,12 @@ by colour alone.
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 from ipscape.config import Threshold
+from ipscape.presentation.formats import number
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Level:
     rank: int
     label: str
     icon: str
-    colour: str  # a key of charts.LEVEL_COLOURS; never the only signal
+    colour: str  # a key of LEVEL_COLOURS; never the only signal
 
     @property
     def badge(self) -> str:
@@ -39,31 +39,30 @@ ALERT = Level("alert", 2, "ALERT", "■", "alert")
 UNKNOWN = Level("unknown", -1, "--", "?", "unknown")
 
 LEVELS: dict[str, Level] = {lv.name: lv for lv in (OK, WARN, ALERT, UNKNOWN)}
+
+# Okabe-Ito (colour-blind safe); a fill pattern and the label say the same again.
+LEVEL_COLOURS = {"ok": "#009E73", "warn": "#E69F00", "alert": "#D55E00", "unknown": "#999999"}
+LEVEL_PATTERNS = {"ok": "", "warn": "/", "alert": "x", "unknown": "."}
+# Light tints of the warn/alert colours for table rows: dark text on them stays readable.
+ROW_TINTS = {"warn": "#FCE7C2", "alert": "#F8CDB5"}
+# st.metric's delta colours per level.
+DELTA_COLOURS = {"ok": "green", "warn": "orange", "alert": "red"}
 _BY_RANK = (OK, WARN, ALERT)
-
-
-def _is_unknown(value: object) -> bool:
-    if value is None:
-        return True
-    try:
-        return math.isnan(float(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return True
 
 
 def _bound(level: Level, threshold: Threshold) -> float:
     return threshold.alert if level is ALERT else threshold.warn
 
 
-def level(value: float | None, threshold: Threshold, previous: Level | str | None = None) -> Level:
+def level(value: object, threshold: Threshold, previous: Level | str | None = None) -> Level:
     """The level of ``value``; ``previous`` is the level shown last time (for hysteresis).
 
     Rising: WARN at ``value >= warn``, ALERT at ``value >= alert``.
     Falling: a level is held until ``value < its threshold - hysteresis``.
     """
-    if _is_unknown(value):
+    v = number(value)
+    if v is None:
         return UNKNOWN
-    v = float(value)  # type: ignore[arg-type]
     raw = ALERT if v >= threshold.alert else WARN if v >= threshold.warn else OK
     prev = LEVELS.get(previous, UNKNOWN) if isinstance(previous, str) else previous
     if prev is None or prev.rank <= raw.rank:
@@ -84,7 +83,7 @@ class LevelMemory:
     def __len__(self) -> int:
         return len(self._levels)
 
-    def update(self, key: Hashable, value: float | None, threshold: Threshold) -> Level:
+    def update(self, key: Hashable, value: object, threshold: Threshold) -> Level:
         """The level for ``value`` given what ``key`` showed last time; remembers the result."""
         result = level(value, threshold, self._levels.get(key))
         if result is UNKNOWN:
@@ -95,3 +94,9 @@ class LevelMemory:
         while len(self._levels) > self.max_keys:
             self._levels.popitem(last=False)
         return result
+
+
+def worst(levels: Iterable[Level]) -> Level:
+    """The most urgent known level; UNKNOWN when none is known (never OK by default)."""
+    known = [lv for lv in levels if lv is not UNKNOWN]
+    return max(known, key=lambda lv: lv.rank) if known else UNKNOWN

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from ipscape.config import Threshold
-from ipscape.status import ALERT, OK, UNKNOWN, WARN, LevelMemory, level
+from ipscape.presentation.levels import ALERT, OK, UNKNOWN, WARN, LevelMemory, level
 
 T = Threshold(warn=60, alert=180, hysteresis=10)
 

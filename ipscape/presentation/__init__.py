@@ -1,0 +1,13 @@
+"""What the screens show, as plain Python and pandas (no Streamlit): one home for each rule.
+
+- `formats`: how a number, duration, age or time reads ("--" when unknown, never 0);
+- `text`: vendor strings made safe for Markdown labels and plotly labels;
+- `levels`: threshold levels (`Level`), hysteresis, the worst of several;
+- `aggregates`: headline numbers, state counts and the fallbacks when a feed is missing;
+- `tables`: the typed table models the pages show (numbers stay numbers);
+- `freshness`: how old a snapshot is and what went wrong, as a typed line;
+- `drilldown`: the drill-down filters, their URL form and the activity tables;
+- `wall`: the wall's URL parameters, schedule and typed view models.
+
+Pages and ``ui/`` only lay these out and bind widgets; tests import them without an app.
+"""

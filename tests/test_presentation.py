@@ -1,0 +1,241 @@
+"""The presentation package: what a value reads as, which level it has, what a table holds.
+
+Pure functions, tested without an app: the pages only lay these out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ipscape.config import Thresholds
+from ipscape.presentation import aggregates, formats, tables
+from ipscape.presentation.freshness import freshness
+from ipscape.presentation.levels import ALERT, OK, UNKNOWN, WARN, LevelMemory, level, worst
+from ipscape.presentation.text import escape_label, plain
+from ipscape.snapshots import Snapshot
+
+NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+UNKNOWNS = [None, pd.NA, pd.NaT, float("nan"), float("inf"), "abc", "", True, object()]
+
+
+# --- one notion of unknown ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", UNKNOWNS, ids=repr)
+def test_anything_that_is_not_a_number_reads_dashes_in_every_number_format(value: object) -> None:
+    assert formats.number(value) is None
+    assert formats.count(value) == formats.duration(value) == formats.age(value) == "--"
+    # ... and has no level: an unknown must never read as OK.
+    assert level(value, Thresholds().ewt_s) is UNKNOWN
+
+
+@pytest.mark.parametrize("value", [None, pd.NA, pd.NaT, float("nan")], ids=repr)
+def test_missing_text_reads_dashes_but_any_string_is_text(value: object) -> None:
+    assert formats.text(value) == "--"
+    assert formats.text("abc") == "abc"
+    assert formats.text("nan") == "nan"  # a name is a name, even this one
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0, "0:00"),
+        (59.4, "0:59"),
+        (61, "1:01"),
+        (3599, "59:59"),
+        (3600, "1 h 00 m"),
+        (37345, "10 h 22 m"),
+        (-5, "0:00"),
+        ("90", "1:30"),
+    ],
+)
+def test_durations_read_as_minutes_and_seconds_then_hours(seconds: object, shown: str) -> None:
+    assert formats.duration(seconds) == shown
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(4, "4 s"), (119, "119 s"), (120, "2 min"), (7260, "2 h 01 min")]
+)
+def test_ages_coarsen_with_size(seconds: float, shown: str) -> None:
+    assert formats.age(seconds) == shown
+
+
+def test_counts_are_grouped_by_thousands() -> None:
+    assert formats.count(1234.4) == "1,234"
+    assert formats.count(0) == "0"  # a real zero is shown, not hidden
+
+
+@given(st.one_of(st.none(), st.floats(allow_nan=True), st.integers(), st.text(max_size=5)))
+def test_every_formatter_answers_text_for_any_input(value: object) -> None:
+    for fmt in (formats.count, formats.duration, formats.age, formats.text):
+        assert isinstance(fmt(value), str)
+
+
+# --- untrusted strings ----------------------------------------------------------------------------
+
+
+def test_markdown_and_html_in_vendor_strings_are_shown_literally() -> None:
+    assert plain("[click](http://x)") == "\\[click\\]\\(http\\:\u2060//x\\)"
+    assert plain("**bold**") == "\\*\\*bold\\*\\*"
+    assert escape_label("<b>x</b>") == "&lt;b&gt;x&lt;/b&gt;"
+    assert escape_label(None) == "--"
+
+
+# --- levels ---------------------------------------------------------------------------------------
+
+
+def test_the_worst_level_is_the_most_urgent_known_one() -> None:
+    assert worst([OK, ALERT, WARN, UNKNOWN]) is ALERT
+    assert worst([UNKNOWN, UNKNOWN]) is UNKNOWN
+    assert worst([]) is UNKNOWN  # nothing known is not "all OK"
+
+
+# --- aggregates -----------------------------------------------------------------------------------
+
+
+def campaigns(**columns: list[object]) -> pd.DataFrame:
+    base: dict[str, list[object]] = {
+        "campaign_id": [1, 2],
+        "campaign_name": ["Sales", "Support"],
+        "ewt_s": [30.0, 200.0],
+        "max_wait_s": [40.0, 250.0],
+        "calls_waiting": [1, 7],
+        "calls_abandoned": [0, 3],
+        "agents_available": [2, 0],
+        "agents_logged_in": [5, 4],
+    }
+    base.update(columns)
+    return pd.DataFrame(base)
+
+
+def agents(states: list[object]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "agent_id": range(len(states)),
+            "agent_name": [f"Agent {i}" for i in range(len(states))],
+            "state": pd.array(states, dtype="string"),
+            "time_in_state_s": [10.0 * (i + 1) for i in range(len(states))],
+            "pause_reason": pd.array([None] * len(states), dtype="string"),
+            "campaign_ids": [(1,)] * len(states),
+        }
+    )
+
+
+def test_agents_are_counted_from_their_own_status_when_the_tenant_offers_it() -> None:
+    counts = aggregates.agent_counts(agents(["Available", "Busy", "LoggedOut", None]), campaigns())
+    # An agent whose state the tenant left out is not counted as logged in.
+    assert (counts.free, counts.logged_in, counts.from_campaigns) == (1.0, 2.0, False)
+
+
+def test_without_agent_status_the_campaign_counts_stand_in_and_say_so() -> None:
+    counts = aggregates.agent_counts(None, campaigns())
+    assert (counts.free, counts.logged_in, counts.from_campaigns) == (2.0, 9.0, True)
+    assert aggregates.agent_counts(None, None) == aggregates.AgentCounts(None, None)
+
+
+def test_headline_numbers_are_unknown_without_data_never_zero() -> None:
+    k = aggregates.kpis(None, None, None, NOW)
+    assert all(v is None for v in vars(k).values())
+    k = aggregates.kpis(campaigns(ewt_s=[None, None]), None, None, NOW)
+    assert k.max_ewt_s is None and k.waiting == 8.0 and k.longest_wait_s == 250.0
+
+
+def test_voicemail_ages_are_the_oldest_and_the_newest() -> None:
+    received = pd.Series([NOW - timedelta(minutes=30), NOW - timedelta(minutes=2), pd.NaT])
+    k = aggregates.kpis(None, None, pd.DataFrame({"received_at": received}), NOW)
+    assert (k.voicemail, k.oldest_voicemail_s, k.newest_voicemail_s) == (3.0, 1800.0, 120.0)
+
+
+# --- tables ---------------------------------------------------------------------------------------
+
+
+def test_the_overview_table_is_typed_and_worst_first() -> None:
+    memory = LevelMemory()
+    frame = campaigns(ewt_s=[30.0, None])
+    levels = aggregates.campaign_levels(frame, Thresholds(), memory)
+    table = tables.overview_table(frame, levels)
+    assert list(table.frame.columns) == [c.name for c in tables.OVERVIEW_COLUMNS]
+    assert pd.api.types.is_float_dtype(table.frame["EWT"])
+    assert pd.api.types.is_integer_dtype(table.frame["Waiting"])
+    # Support waits 250 s (ALERT by default), so it comes first, its EWT unknown, not 0.
+    assert list(table.frame["Campaign"]) == ["Support", "Sales"]
+    assert table.frame["EWT"].isna().tolist() == [True, False]
+    assert table.levels[0].rank >= table.levels[1].rank
+    assert list(table.frame["Status"]) == [tables.badge(lv) for lv in table.levels]
+
+
+def test_an_empty_overview_still_has_its_columns() -> None:
+    table = tables.overview_table(campaigns().iloc[:0], {})
+    assert table.empty and list(table.frame.columns) == [c.name for c in tables.OVERVIEW_COLUMNS]
+
+
+def test_agents_over_their_threshold_are_flagged_with_their_levels() -> None:
+    frame = agents(["Busy", "Busy", "LoggedOut"]).assign(time_in_state_s=[30.0, 4000.0, 9000.0])
+    table = tables.agent_table(frame, {1: "Sales"}, LevelMemory(), Thresholds())
+    assert list(table.frame["Time in state"]) == [9000.0, 4000.0, 30.0]
+    flagged = table.flagged()
+    # Logged-out agents are not flagged however long they have been out.
+    assert list(flagged.frame["Agent"]) == ["Agent 1"]
+    assert flagged.levels and all(lv in (WARN, ALERT) for lv in flagged.levels)
+
+
+def test_the_agent_search_is_literal_text() -> None:
+    frame = agents(["Busy", "Busy"]).assign(agent_name=["a.b (x)", "aXb"])
+    table = tables.agent_table(frame, {}, LevelMemory(), Thresholds(), search="a.b (")
+    assert list(table.frame["Agent"]) == ["a.b (x)"]
+
+
+def test_voicemail_table_times_are_times_and_the_media_id_is_hidden() -> None:
+    frame = pd.DataFrame(
+        {
+            "received_at": [NOW - timedelta(minutes=5)],
+            "caller": ["+61 2 9999 0000"],
+            "campaign_name": ["Sales"],
+            "duration_s": [42.0],
+            "media_id": pd.array(["101"], dtype="string"),
+        }
+    )
+    table = tables.voicemail_table(frame, "Australia/Sydney", NOW)
+    assert isinstance(table.frame["Received"].dtype, pd.DatetimeTZDtype)
+    assert table.frame["Waiting"].tolist() == [300.0]
+    assert "media_id" not in table.shown
+    assert tables.voicemail_choices(frame, "Australia/Sydney") == {
+        "101": "14:55:00 · +61 2 9999 0000 · Sales"
+    }
+
+
+# --- freshness ------------------------------------------------------------------------------------
+
+
+def snapshot(**fields: object) -> Snapshot:
+    values: dict[str, object] = {
+        "feed": "campaigns",
+        "frame": pd.DataFrame(),
+        "fetched_at": NOW - timedelta(seconds=4),
+        "state": "fresh",
+        "error": None,
+        "error_at": None,
+        "interval_s": 8.0,
+        "taken_at": NOW,
+    }
+    values.update(fields)
+    return Snapshot(**values)  # type: ignore[arg-type]
+
+
+def test_freshness_says_how_old_stale_or_failing_data_is() -> None:
+    assert freshness(snapshot(), "UTC").kind == "fresh"
+    assert freshness(snapshot(), "UTC").text == "updated 4 s ago"
+    stale = freshness(snapshot(state="stale", fetched_at=NOW - timedelta(seconds=45)), "UTC")
+    assert (stale.kind, stale.text) == ("stale", "STALE 45 s")
+    failing = freshness(snapshot(state="error", error="tenant answered 503"), "UTC")
+    assert failing.kind == "error"
+    assert failing.text == "ERROR: tenant answered 503 — showing data from 03:59:56"
+    waiting = freshness(snapshot(state="empty", fetched_at=None), "UTC")
+    assert (waiting.kind, waiting.text) == ("waiting", "waiting for the first data…")
+    never = freshness(snapshot(state="error", fetched_at=None, error="refused"), "UTC")
+    assert never.text == "ERROR: refused — no data yet"
