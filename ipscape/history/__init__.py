@@ -10,21 +10,20 @@ History is a convenience next to the live tiles, so a broken store (a full disk,
 cannot exist, a damaged file) must never take a screen down: the dashboard wraps its store in
 `ResilientHistory`, which never raises, records why it is not recording and since when, and
 tries again by itself every ``RETRY_S``.
+
+This module holds what every store shares: the ``HistoryStore`` protocol and its status, the
+limits, and how frames become stored rows and rows typed frames again (ipscape/pgstore/history.py
+stores the same rows in PostgreSQL). The stores: `SQLiteHistory` in ipscape/history/sqlite.py,
+`ResilientHistory` in ipscape/history/resilient.py; both are imported from here.
 """
 
 from __future__ import annotations
 
-import errno
 import json
-import logging
 import math
-import sqlite3
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,7 +32,35 @@ import pandas as pd
 from ipscape import frames
 from ipscape.states import state_counts
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "ACTIVITY_TABLE_COLUMNS",
+    "AGENT_STATE_COLUMNS",
+    "CAMPAIGN_COLUMNS",
+    "CLOSED",
+    "MAX_ACTIVITY_ROWS",
+    "MAX_POINTS",
+    "MAX_RAW_JSON_CHARS",
+    "PRUNE_EVERY_S",
+    "RECORDING",
+    "RETRY_S",
+    "HistoryStatus",
+    "HistoryStore",
+    "ResilientHistory",
+    "SQLiteHistory",
+    "activity_conditions",
+    "activity_rows",
+    "agent_state_rows",
+    "campaign_rows",
+    "empty_activity_history",
+    "empty_agent_state_history",
+    "empty_campaign_history",
+    "epoch_ms",
+    "failure_reason",
+    "thinning_bucket_ms",
+    "typed_activities",
+    "typed_campaigns",
+    "typed_states",
+]
 
 CAMPAIGN_COLUMNS = (
     "at",
@@ -49,8 +76,6 @@ AGENT_STATE_COLUMNS = ("at", "state", "agents")
 MAX_POINTS = 5000
 # Pruning is a DELETE over an index: cheap, but pointless more often than this.
 PRUNE_EVERY_S = 300.0
-# A failed store is opened (or written) again after this long, on whichever call comes next.
-RETRY_S = 30.0
 # An activities read returns at most this many rows (the newest) unless asked for fewer.
 MAX_ACTIVITY_ROWS = 50_000
 # An unknown type's raw data longer than this (as JSON) is not kept: a tenant cannot fill the
@@ -85,58 +110,6 @@ _ACTIVITY_STORAGE = (
 )
 ACTIVITY_TABLE_COLUMNS = ("at_ns", *(stored for _, stored, _ in _ACTIVITY_STORAGE))
 _ACTIVITY_DTYPES = frames.activities_frame([]).dtypes.to_dict()
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS campaign_history (
-    at_ms INTEGER NOT NULL,
-    campaign_id INTEGER NOT NULL,
-    campaign_name TEXT,
-    ewt_s REAL,
-    max_wait_s REAL,
-    calls_waiting INTEGER,
-    agents_available INTEGER,
-    PRIMARY KEY (campaign_id, at_ms)
-);
-CREATE INDEX IF NOT EXISTS campaign_history_at ON campaign_history (at_ms);
-CREATE TABLE IF NOT EXISTS agent_state_history (
-    at_ms INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    agents INTEGER NOT NULL,
-    PRIMARY KEY (at_ms, state)
-);
--- One row per activity, its latest version. at_ns is when it was created, or for an activity
--- sent without a creation time, when it was recorded: retention and time ranges go by it.
--- raw is JSON for the types the columns do not describe, else NULL (see append_activities).
-CREATE TABLE IF NOT EXISTS activity_history (
-    activity_id INTEGER PRIMARY KEY,
-    at_ns INTEGER NOT NULL,
-    type TEXT,
-    campaign_id INTEGER,
-    campaign_name TEXT,
-    agent_id INTEGER,
-    agent_name TEXT,
-    status TEXT,
-    created_ns INTEGER,
-    answered_ns INTEGER,
-    hangup_ns INTEGER,
-    lead_id INTEGER,
-    source TEXT,
-    destination TEXT,
-    parent_activity_id INTEGER,
-    root_activity_id INTEGER,
-    queue_s REAL,
-    talk_s REAL,
-    hold_s REAL,
-    wrap_s REAL,
-    interaction_s REAL,
-    has_voicemail INTEGER,
-    raw TEXT
-);
-CREATE INDEX IF NOT EXISTS activity_history_at ON activity_history (at_ns);
-CREATE INDEX IF NOT EXISTS activity_history_campaign ON activity_history (campaign_id, at_ns);
-CREATE INDEX IF NOT EXISTS activity_history_agent ON activity_history (agent_id, at_ns);
-CREATE INDEX IF NOT EXISTS activity_history_lead ON activity_history (lead_id, at_ns);
-"""
 
 
 @dataclass(frozen=True)
@@ -406,407 +379,6 @@ def activity_conditions(
     return where, params
 
 
-class SQLiteHistory:
-    """History in one SQLite file. Thread-safe; writes and reads use separate connections so a
-    trend chart being read never waits on an append (WAL lets readers run beside the writer)."""
-
-    def __init__(
-        self,
-        path: str | Path,
-        retention_days: float,
-        *,
-        clock: Callable[[], float] | None = None,
-        max_points: int = MAX_POINTS,
-    ) -> None:
-        if retention_days <= 0:
-            raise ValueError("retention_days must be > 0")
-        self.path = Path(path)
-        self.retention_s = retention_days * 86400.0
-        self.max_points = max_points
-        self._clock = clock or time.time
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._write_lock = threading.Lock()
-        self._read_lock = threading.Lock()
-        self._writer = self._connect()
-        self._closed = False
-        self._last_prune = -math.inf
-        try:
-            with self._write_lock:
-                self._writer.execute("PRAGMA journal_mode=WAL")
-                self._writer.execute("PRAGMA synchronous=NORMAL")
-                self._writer.executescript(_SCHEMA)
-            self._reader = self._connect()
-            self.prune()
-        except BaseException:
-            # A store that cannot open is retried for weeks: never leave a connection behind.
-            self._writer.close()
-            if hasattr(self, "_reader"):
-                self._reader.close()
-            raise
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout=5000")
-        return conn
-
-    # -- writes (poller refresh path) ----------------------------------------------------------
-    def append_campaigns(self, frame: pd.DataFrame, at: datetime) -> None:
-        """One row per campaign at ``at``; a second append for the same moment is ignored."""
-        self._write(
-            "campaign_history", "(?, ?, ?, ?, ?, ?, ?)", campaign_rows(frame, at), epoch_ms(at)
-        )
-
-    def append_agent_states(self, frame: pd.DataFrame, at: datetime) -> None:
-        """Agents counted by state at ``at`` (from the agent-status frame), a tenant's many
-        other state names grouped, so a moment is a handful of rows whatever the tenant says."""
-        self._write("agent_state_history", "(?, ?, ?)", agent_state_rows(frame, at), epoch_ms(at))
-
-    def _write(self, table: str, values: str, rows: list[tuple[Any, ...]], at_ms: int) -> None:
-        """Append one moment's rows, unless that moment is already stored (a replayed snapshot
-        must not add or mix rows)."""
-        with self._write_lock:
-            if self._closed:
-                return
-            if rows:
-                with self._writer:
-                    seen = self._writer.execute(
-                        f"SELECT 1 FROM {table} WHERE at_ms = ? LIMIT 1", (at_ms,)
-                    ).fetchone()
-                    if seen is None:
-                        self._writer.executemany(
-                            f"INSERT OR IGNORE INTO {table} VALUES {values}", rows
-                        )
-        self._prune_when_due()
-
-    def append_activities(self, frame: pd.DataFrame) -> None:
-        """Activities (typed like frames.activities_frame), upserted by ``activity_id``: the
-        version appended last wins, as the activity window's ``changed`` rows come in order."""
-        rows = activity_rows(frame, round(self._clock() * 1e9))
-        names = ", ".join(ACTIVITY_TABLE_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in ACTIVITY_TABLE_COLUMNS[2:])
-        sql = (
-            f"INSERT INTO activity_history ({names}) "
-            f"VALUES ({', '.join('?' * len(ACTIVITY_TABLE_COLUMNS))}) "
-            f"ON CONFLICT (activity_id) DO UPDATE SET at_ns = excluded.at_ns, {updates}"
-        )
-        with self._write_lock:
-            if self._closed or not rows:
-                return
-            with self._writer:
-                self._writer.executemany(sql, rows)
-        self._prune_when_due()
-
-    def _prune_when_due(self) -> None:
-        if self._clock() - self._last_prune >= PRUNE_EVERY_S:
-            self.prune()
-
-    def prune(self, now: datetime | None = None) -> int:
-        """Delete rows older than the retention; returns how many went."""
-        now_s = now.timestamp() if now is not None else self._clock()
-        cutoff_ms = round((now_s - self.retention_s) * 1000)
-        with self._write_lock:
-            if self._closed:
-                return 0
-            with self._writer:
-                removed = self._writer.execute(
-                    "DELETE FROM campaign_history WHERE at_ms < ?", (cutoff_ms,)
-                ).rowcount
-                removed += self._writer.execute(
-                    "DELETE FROM agent_state_history WHERE at_ms < ?", (cutoff_ms,)
-                ).rowcount
-                removed += self._writer.execute(
-                    "DELETE FROM activity_history WHERE at_ns < ?", (cutoff_ms * 1_000_000,)
-                ).rowcount
-            self._last_prune = self._clock()
-        if removed:
-            log.info("history: pruned %d rows older than the retention", removed)
-        return removed
-
-    # -- reads (pages) -------------------------------------------------------------------------
-    def campaign_history(
-        self, since: datetime, campaign_ids: Sequence[int] | None = None
-    ) -> pd.DataFrame:
-        """Rows since ``since`` (UTC ``at``), oldest first, at most ``max_points`` rows."""
-        where = "at_ms >= ?"
-        params: list[Any] = [epoch_ms(since)]
-        if campaign_ids is not None:
-            ids = [int(c) for c in campaign_ids]
-            if not ids:
-                return empty_campaign_history()
-            where += f" AND campaign_id IN ({','.join('?' * len(ids))})"
-            params += ids
-        rows = self._thinned(
-            "campaign_history", where, params, "campaign_id", list(CAMPAIGN_COLUMNS)[1:]
-        )
-        if not rows:
-            return empty_campaign_history()
-        return typed_campaigns(pd.DataFrame(rows, columns=list(CAMPAIGN_COLUMNS)))
-
-    def agent_state_history(self, since: datetime) -> pd.DataFrame:
-        """Agents by state since ``since`` (UTC ``at``), oldest first, at most max_points rows."""
-        rows = self._thinned(
-            "agent_state_history", "at_ms >= ?", [epoch_ms(since)], "state", ["state", "agents"]
-        )
-        if not rows:
-            return empty_agent_state_history()
-        return typed_states(pd.DataFrame(rows, columns=list(AGENT_STATE_COLUMNS)))
-
-    def activity_history(
-        self,
-        since: datetime,
-        until: datetime | None = None,
-        *,
-        campaign_id: int | None = None,
-        agent_id: int | None = None,
-        lead_id: int | None = None,
-        activity_type: str | None = None,
-        limit: int = MAX_ACTIVITY_ROWS,
-    ) -> pd.DataFrame:
-        """Activities created from ``since`` until before ``until`` (an activity without a
-        creation time counts from when it was recorded), matching every filter given; the newest
-        ``limit`` rows, oldest first (ties by id), typed exactly like frames.activities_frame."""
-        where, params = activity_conditions(
-            since,
-            until,
-            campaign_id=campaign_id,
-            agent_id=agent_id,
-            lead_id=lead_id,
-            activity_type=activity_type,
-        )
-        limit = max(0, int(limit))
-        if not limit:
-            return empty_activity_history()
-        names = ", ".join(ACTIVITY_TABLE_COLUMNS)
-        sql = (
-            f"SELECT * FROM (SELECT {names} FROM activity_history WHERE {' AND '.join(where)} "
-            "ORDER BY at_ns DESC, activity_id DESC LIMIT ?) ORDER BY at_ns, activity_id"
-        )
-        with self._read_lock:
-            if self._closed:
-                return empty_activity_history()
-            rows = self._reader.execute(sql, [*params, limit]).fetchall()
-        return typed_activities(rows)
-
-    def _thinned(
-        self,
-        table: str,
-        where: str,
-        params: list[Any],
-        series: str,
-        columns: list[str],
-    ) -> list[tuple[Any, ...]]:
-        """Rows oldest first; over the cap, one row per series per time bucket (the latest in it,
-        which SQLite returns for bare columns next to MAX()), then the newest ``max_points``
-        (ties at the cut broken by series, so every store keeps the same rows)."""
-        cols = ", ".join(columns)
-        with self._read_lock:
-            if self._closed:
-                return []
-            count, lo, hi = self._reader.execute(
-                f"SELECT COUNT(*), MIN(at_ms), MAX(at_ms) FROM {table} WHERE {where}", params
-            ).fetchone()
-            if not count:
-                return []
-            if count <= self.max_points:
-                sql = f"SELECT at_ms, {cols} FROM {table} WHERE {where} ORDER BY at_ms, {series}"
-                return self._reader.execute(sql, params).fetchall()
-            (moments,) = self._reader.execute(
-                f"SELECT COUNT(DISTINCT at_ms) FROM {table} WHERE {where}", params
-            ).fetchone()
-            bucket = thinning_bucket_ms(count, moments, lo, hi, self.max_points)
-            sql = (
-                f"SELECT * FROM (SELECT MAX(at_ms) AS latest, {cols} FROM {table} WHERE {where} "
-                f"GROUP BY {series}, (at_ms - ?) / ? ORDER BY latest DESC, {series} DESC LIMIT ?) "
-                f"ORDER BY latest, {series}"
-            )
-            return self._reader.execute(sql, [*params, lo, bucket, self.max_points]).fetchall()
-
-    def status(self) -> HistoryStatus:
-        """Recording while open (a failed write raises to the caller instead)."""
-        return CLOSED if self._closed else RECORDING
-
-    def close(self) -> None:
-        """Close both connections; safe to call twice."""
-        with self._write_lock, self._read_lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._reader.close()
-            self._writer.close()
-
-    def __enter__(self) -> SQLiteHistory:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def failure_reason(exc: BaseException) -> str:
-    """Why history is not being recorded, in words safe to show (no paths, no SQL)."""
-    text = str(exc).lower()
-    code = exc.errno if isinstance(exc, OSError) else None
-    if code in (errno.ENOSPC, errno.EDQUOT) or "disk is full" in text:
-        return "the disk that holds the history is full"
-    if isinstance(exc, PermissionError) or code == errno.EROFS or "readonly" in text:
-        return "the history file cannot be written (no permission, or a read-only disk)"
-    if isinstance(exc, OSError) or "unable to open" in text:
-        return "the history file cannot be created where dashboard.toml says ([history] path)"
-    if isinstance(exc, sqlite3.DatabaseError) and ("not a database" in text or "malformed" in text):
-        return "the history file is damaged or is not a history database"
-    return f"the history store failed ({type(exc).__name__})"
-
-
-class ResilientHistory:
-    """A history store that never raises: open lazily, a failure recorded as `status`, and the
-    store opened or written again by itself once ``retry_s`` has passed since the last failure.
-
-    Appends during a failure are dropped (the trend shows a gap, and the pages say why); a
-    read that fails returns an empty frame. A retry happens on the next call once it is due,
-    normally a poller's append on its refresh path, and never more often than every ``retry_s``
-    however many readers there are. Only a successful append clears the failure: "recording"
-    means the last write worked.
-    """
-
-    def __init__(
-        self,
-        open_store: Callable[[], HistoryStore],
-        *,
-        retry_s: float = RETRY_S,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
-        self._open = open_store
-        self.retry_s = retry_s
-        self._clock = clock or time.time
-        self._lock = threading.Lock()
-        self._store: HistoryStore | None = None
-        self._status = RECORDING
-        self._next_try = -math.inf
-        self._closed = False
-
-    def status(self) -> HistoryStatus:
-        with self._lock:
-            return CLOSED if self._closed else self._status
-
-    # -- the guarded store ---------------------------------------------------------------------
-    def _usable(self, *, writing: bool) -> HistoryStore | None:
-        """The store, opened when due; None while it cannot be opened, or (for a write) while
-        the last write failed and the retry is not yet due, so a full disk is not hammered by
-        every poll. Reads go on from an open store: what was recorded stays on the chart."""
-        with self._lock:
-            if self._closed:
-                return None
-            due = self._clock() >= self._next_try
-            if self._store is None:
-                if not due:
-                    return None
-                try:
-                    self._store = self._open()
-                except Exception as exc:
-                    self._failed_locked(exc, "open")
-                return self._store
-            if writing and not self._status.recording and not due:
-                return None
-            return self._store
-
-    def _failed_locked(self, exc: Exception, during: str) -> None:
-        reason = failure_reason(exc)
-        now = self._clock()
-        self._next_try = now + self.retry_s
-        if self._status.recording or self._status.reason != reason:
-            log.warning(
-                "history: not recording (%s failed: %s: %s); retrying every %.0f s",
-                during,
-                type(exc).__name__,
-                exc,
-                self.retry_s,
-            )
-        else:
-            log.debug("history: still not recording (%s failed: %s)", during, reason)
-        since = None if self._status.recording else self._status.since
-        self._status = HistoryStatus(
-            recording=False, reason=reason, since=since or datetime.fromtimestamp(now, UTC)
-        )
-
-    def _write(self, write: Callable[[HistoryStore], Any]) -> Any:
-        store = self._usable(writing=True)
-        if store is None:
-            return None
-        try:
-            result = write(store)
-        except Exception as exc:
-            with self._lock:
-                self._failed_locked(exc, "write")
-            return None
-        with self._lock:
-            if not self._status.recording:
-                log.info("history: recording again")
-                self._status = RECORDING
-        return result
-
-    def _read(self, read: Callable[[HistoryStore], pd.DataFrame], empty: pd.DataFrame) -> Any:
-        store = self._usable(writing=False)
-        if store is None:
-            return empty
-        try:
-            return read(store)
-        except Exception as exc:
-            with self._lock:
-                self._failed_locked(exc, "read")
-            return empty
-
-    # -- HistoryStore --------------------------------------------------------------------------
-    def append_campaigns(self, frame: pd.DataFrame, at: datetime) -> None:
-        self._write(lambda store: store.append_campaigns(frame, at))
-
-    def append_agent_states(self, frame: pd.DataFrame, at: datetime) -> None:
-        self._write(lambda store: store.append_agent_states(frame, at))
-
-    def append_activities(self, frame: pd.DataFrame) -> None:
-        self._write(lambda store: store.append_activities(frame))
-
-    def prune(self, now: datetime | None = None) -> int:
-        return self._write(lambda store: store.prune(now)) or 0
-
-    def campaign_history(
-        self, since: datetime, campaign_ids: Sequence[int] | None = None
-    ) -> pd.DataFrame:
-        return self._read(
-            lambda store: store.campaign_history(since, campaign_ids), empty_campaign_history()
-        )
-
-    def agent_state_history(self, since: datetime) -> pd.DataFrame:
-        return self._read(
-            lambda store: store.agent_state_history(since), empty_agent_state_history()
-        )
-
-    def activity_history(
-        self,
-        since: datetime,
-        until: datetime | None = None,
-        *,
-        campaign_id: int | None = None,
-        agent_id: int | None = None,
-        lead_id: int | None = None,
-        activity_type: str | None = None,
-        limit: int = MAX_ACTIVITY_ROWS,
-    ) -> pd.DataFrame:
-        return self._read(
-            lambda store: store.activity_history(
-                since,
-                until,
-                campaign_id=campaign_id,
-                agent_id=agent_id,
-                lead_id=lead_id,
-                activity_type=activity_type,
-                limit=limit,
-            ),
-            empty_activity_history(),
-        )
-
-    def close(self) -> None:
-        """Close the store; no more retries. Safe to call twice."""
-        with self._lock:
-            self._closed = True
-            store, self._store = self._store, None
-        if store is not None:
-            store.close()
+# The stores, imported after the vocabulary above, which they import from this package.
+from ipscape.history.resilient import RETRY_S, ResilientHistory, failure_reason  # noqa: E402
+from ipscape.history.sqlite import SQLiteHistory  # noqa: E402

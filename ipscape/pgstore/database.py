@@ -199,7 +199,7 @@ MIGRATIONS: Sequence[tuple[int, str]] = (
     (
         2,
         """
-        -- History, as ipscape/history.py's SQLite schema: times in ms (trends) and ns
+        -- History, as ipscape/history/sqlite.py's SQLite schema: times in ms (trends) and ns
         -- (activities) since the epoch, exactly what the frames hold.
         CREATE TABLE IF NOT EXISTS ipscape_campaign_history (
             at_ms bigint NOT NULL,
