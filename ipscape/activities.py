@@ -1,10 +1,11 @@
 """Today's activities, fetched incrementally (see `ActivityWindow`).
 
-A refresh costs in proportion to what is new (DESIGN rule 4): only the items of the latest fetch
-are parsed (``frames.activities_frame`` and friends over that batch), then merged into the typed
-day frames held here with a few vectorised passes (``isin`` over the ids, one ``concat``). The raw
-JSON is not kept once parsed, except for the activity types the typed columns do not describe
-(drill-down shows their raw data) and the few activities held in quarantine.
+A wall runs for weeks, so a refresh costs in proportion to what is new, not to the day so far:
+only the items of the latest fetch are parsed (``frames.activities_result`` and friends over that
+batch), then merged into the typed day frames held here with a few vectorised passes (``isin``
+over the ids, one ``concat``). The raw JSON is not kept once parsed, except for the activity
+types the typed columns do not describe (drill-down shows their raw data) and the few activities
+held in quarantine.
 
 Measured with ``python -m benchmarks.activities_refresh``.
 """
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +25,7 @@ import pandas as pd
 from ipscape import feeds, frames
 from ipscape.clock import Clock, utc_from_timestamp
 from ipscape.errors import PaginationError
+from ipscape.frames import NO_DROPS, Drops, FrameResult
 
 # Activities are re-asked for this far behind the previous fetch: a call that was queued then
 # changes status (answered, abandoned, voicemail) under the same activity id.
@@ -41,7 +42,7 @@ MAX_QUARANTINE_ITEMS = 1000
 # past this many a column is combined into one, so filters and takes on it stay fast.
 MAX_CHUNKS = 64
 
-# The transfer's "from" side is its parent activity's (see frames.transfers_frame).
+# The transfer's "from" side is its parent activity's (see frames.transfers_result).
 _FROM_PARENT = {
     "from_agent": "agent_name",
     "from_agent_id": "agent_id",
@@ -57,40 +58,34 @@ class ActivityUpdate:
     ``activities``, ``voicemail`` and ``transfers`` hold the same rows the frame builders would
     give over the latest version of every activity in today's window (``raw`` aside: it is None
     for the known types); ``changed`` holds the activity rows this fetch added or changed, for
-    the history store."""
+    the history store. ``day_drops`` counts, by feed, the records today's fetches could not use
+    (an unusable item sent again within the overlap counts again: these count what arrived);
+    ``fetch_drops`` counts those of this fetch alone."""
 
     activities: pd.DataFrame
     voicemail: pd.DataFrame
     transfers: pd.DataFrame
     changed: pd.DataFrame
+    day_drops: Mapping[str, Drops]
+    fetch_drops: Mapping[str, Drops]
 
-
-def _created_at(item: Mapping[str, Any]) -> datetime | None:
-    data = item.get("data") if isinstance(item, Mapping) else None
-    stamps = data.get("timestamps") if isinstance(data, Mapping) else None
-    created = stamps.get("created") if isinstance(stamps, Mapping) else None
-    if not created:
-        return None
-    if isinstance(created, str):
-        # The common, aware ISO form is read by the standard library a thousand times faster
-        # than the frames' general parser, which takes the rest (older naive forms).
-        try:
-            when = datetime.fromisoformat(created)
-        except ValueError:
-            when = None
-        if when is not None and when.tzinfo is not None:
-            return when
-    parsed = frames.parse_timestamp(created)
-    return None if parsed is None or pd.isna(parsed) else parsed.to_pydatetime()
+    def result(self, feed: str) -> FrameResult:
+        """The day's frame of ``feed`` (activities, voicemail or transfers) with its drops."""
+        frame = {
+            "activities": self.activities,
+            "voicemail": self.voicemail,
+            "transfers": self.transfers,
+        }[feed]
+        return FrameResult(frame, self.day_drops.get(feed, NO_DROPS))
 
 
 def _created_before(item: Mapping[str, Any], moment: datetime) -> bool:
-    created = _created_at(item)
+    created = frames.activity_created_at(item)
     return created is not None and created < moment
 
 
 def _after(item: Mapping[str, Any], moment: datetime) -> bool:
-    created = _created_at(item)
+    created = frames.activity_created_at(item)
     return created is not None and created > moment
 
 
@@ -135,9 +130,8 @@ class ActivityWindow:
         # enter the window exactly as the tenant sent them once their time comes.
         self._future: dict[int, dict[str, Any]] = {}
         self._midnight: datetime | None = None
-        # Records the builders left out today, by frame and reason. An unusable item sent again
-        # within the overlap is counted again: these are counts of what arrived, not of items.
-        self._dropped: dict[str, Counter[str]] = {}
+        # Records the builders left out today, by feed (see ActivityUpdate.day_drops).
+        self._day_drops: dict[str, Drops] = {}
 
     def start_of_day(self, now: float) -> datetime:
         return feeds.start_of_day(utc_from_timestamp(now), self.timezone)
@@ -209,12 +203,14 @@ class ActivityWindow:
                 return False
             self._held = day
             self._midnight = midnight
-            self._dropped = {}
+            self._day_drops = {}
             self._update = ActivityUpdate(
-                activities=_published(day.activities, {}),
-                voicemail=_published(day.voicemail, {}),
-                transfers=_published(day.transfers, {}),
-                changed=_published(day.activities.iloc[:0], {}),
+                activities=_published(day.activities, NO_DROPS),
+                voicemail=_published(day.voicemail, NO_DROPS),
+                transfers=_published(day.transfers, NO_DROPS),
+                changed=_published(day.activities.iloc[:0], NO_DROPS),
+                day_drops={},
+                fetch_drops={},
             )
         return True
 
@@ -237,37 +233,43 @@ class ActivityWindow:
             held = self._held
             future = dict(self._future)
             new_day = self._midnight is not None and self._midnight != midnight
-            dropped = {} if new_day else {k: Counter(v) for k, v in self._dropped.items()}
+            day_drops = {} if new_day else dict(self._day_drops)
 
         batch, future = _sorted_out(fresh, future, horizon, midnight)
+        built = {
+            "activities": frames.activities_result(batch),
+            "voicemail": frames.voicemail_result(batch),
+            "transfers": frames.transfers_result(batch),
+        }
+        fetch_drops = {feed: result.drops for feed, result in built.items()}
+        for feed, drops in fetch_drops.items():
+            day_drops[feed] = day_drops.get(feed, NO_DROPS).merged(drops)
+        # The frames are ours alone: without attrs, which pandas would deep-copy at every step.
         parsed = _Day(
-            activities=_without_known_raw(frames.activities_frame(batch)),
-            voicemail=frames.voicemail_frame(batch),
-            transfers=frames.transfers_frame(batch),
+            activities=_without_known_raw(_bare(built["activities"].frame)),
+            voicemail=_bare(built["voicemail"].frame),
+            transfers=_bare(built["transfers"].frame),
         )
         parsed, yesterday = _split_off_before(parsed, midnight)
-        batch_dropped = {}
-        for feed, frame in parsed.by_feed():
-            batch_dropped[feed] = frames.dropped(frame)
-            dropped.setdefault(feed, Counter()).update(batch_dropped[feed])
-            frame.attrs = {}  # ours alone; pandas would deep-copy them at every step below
         resent = _isin(held.activities["activity_id"], _ids(parsed.activities))
         day = self._merged(held, parsed, resent, midnight if new_day else None)
         changed = parsed.activities.loc[_changed(held.activities, resent, parsed.activities)]
         if len(yesterday):
             changed = pd.concat([yesterday, changed], ignore_index=True)
         update = ActivityUpdate(
-            activities=_published(day.activities, dropped["activities"]),
-            voicemail=_published(day.voicemail, dropped["voicemail"]),
-            transfers=_published(day.transfers, dropped["transfers"]),
-            changed=_published(changed, batch_dropped["activities"]),
+            activities=_published(day.activities, day_drops["activities"]),
+            voicemail=_published(day.voicemail, day_drops["voicemail"]),
+            transfers=_published(day.transfers, day_drops["transfers"]),
+            changed=_published(changed, fetch_drops["activities"]),
+            day_drops=day_drops,
+            fetch_drops=fetch_drops,
         )
         with self._lock:
             self._held = day
             self._update = update
             self._future = future
             self._midnight = midnight
-            self._dropped = dropped
+            self._day_drops = day_drops
         return update
 
     def _merged(self, held: _Day, new: _Day, resent: np.ndarray, midnight: datetime | None) -> _Day:
@@ -323,13 +325,6 @@ class _Day:
             voicemail=_bare(frames.voicemail_frame([])),
             transfers=_bare(frames.transfers_frame([])),
         )
-
-    def by_feed(self) -> list[tuple[str, pd.DataFrame]]:
-        return [
-            ("activities", self.activities),
-            ("voicemail", self.voicemail),
-            ("transfers", self.transfers),
-        ]
 
 
 def _sorted_out(
@@ -475,12 +470,10 @@ def _bare(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _published(frame: pd.DataFrame, dropped: Mapping[str, int]) -> pd.DataFrame:
-    """The frame as readers get it, like a builder's: the drop counts in
-    ``attrs["dropped"]`` (a shallow copy: the held frame carries no attrs)."""
-    out = frame.copy(deep=False)
-    out.attrs = {"dropped": dict(dropped)}
-    return out
+def _published(frame: pd.DataFrame, drops: Drops) -> pd.DataFrame:
+    """The frame as readers get it, like a builder's (a shallow copy: the held frame carries no
+    attrs; frames.frame_result writes the ones readers not yet on FrameResult need)."""
+    return frames.frame_result(frame.copy(deep=False), drops).frame
 
 
 def _compacted(frame: pd.DataFrame) -> pd.DataFrame:

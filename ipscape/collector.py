@@ -1,6 +1,7 @@
 """The collector: polls every feed of one tenant on its own schedule, whoever is watching.
 
-It is the only code that decides when the tenant is asked for live data (DESIGN rule 1). It
+It is the only code that decides when the tenant is asked for live data, so the upstream load
+follows its schedule, not the number of viewers (docs/architecture.md, "The collector"). It
 belongs to the server process, not to a viewer: the dashboard starts it at boot and stops it at
 shutdown (ui/server.py), and it polls whether 0 or 500 viewers are connected. Each result is
 published to the snapshot store (ipscape/snapshots.py) that pages read, and appended to the
@@ -12,7 +13,8 @@ Feeds: ``campaigns`` (statistics per campaign, under the request budget's rotati
 ipscape/activities.py) with ``voicemail`` and ``transfers`` derived from it and published with
 it. Each feed's `Poller` keeps its schedule (interval + jitter, backoff, Retry-After) and its own
 lane of the request budget; one scheduler thread starts whichever is due and sleeps until the
-next due time.
+next due time. A refresh whose answer had records the frames could not use logs one warning per
+feed with the counts by reason (our fixed texts, never what the tenant sent).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ipscape.client import IpscapeClient, request_scope
 from ipscape.clock import Clock, utc_from_timestamp
 from ipscape.config import DashboardConfig, PollConfig
 from ipscape.errors import PaginationError, user_message
+from ipscape.frames import Drops, FrameResult
 from ipscape.history import HistoryStore
 from ipscape.pollers import CLOSE_JOIN_S, Poller, poll_deadline_s, poller_options
 from ipscape.snapshots import FeedStatus, SnapshotStore
@@ -60,6 +63,12 @@ HEARTBEAT_EVERY_S = 5.0
 def feed_intervals(poll: PollConfig) -> dict[str, float]:
     """Every feed pages read -> its interval (seconds): its source poller's, from [poll]."""
     return {feed: float(getattr(poll, f"{source}_s")) for feed, source in FEED_SOURCES.items()}
+
+
+def log_drops(feed: str, drops: Drops) -> None:
+    """One warning when a refresh of ``feed`` dropped records, with the counts by reason."""
+    if drops:
+        log.warning("%s: %s", feed, drops.text())
 
 
 def empty_frame(feed: str) -> pd.DataFrame:
@@ -133,38 +142,47 @@ class Collector:
     def _now(self) -> datetime:
         return utc_from_timestamp(self._clock())
 
-    def _fetch_campaigns(self) -> pd.DataFrame:
-        return self.campaign_rotation.fetch(now=self._now())
+    def _fetch_campaigns(self) -> FrameResult:
+        result = self.campaign_rotation.fetch(now=self._now())
+        log_drops("campaigns", result.drops)
+        return result
 
-    def _fetch_agents(self) -> pd.DataFrame:
-        return feeds.fetch_agents(self.client, now=self._now())
+    def _fetch_agents(self) -> FrameResult:
+        result = feeds.fetch_agents_result(self.client, now=self._now())
+        log_drops("agents", result.drops)
+        return result
 
-    def _fetch_activities(self) -> pd.DataFrame:
+    def _fetch_activities(self) -> FrameResult:
         """One incremental fetch; its new and changed rows go to the history store here, on the
         refresh path, so past days stay reachable without asking the tenant again."""
         try:
             update = self.window.fetch()
         except PaginationError as exc:
             if isinstance(exc.partial, ActivityUpdate):
-                self._append_activities(exc.partial.changed)
-                exc.partial = exc.partial.activities
+                self._fetched(exc.partial)
+                exc.partial = exc.partial.result("activities")
             raise
+        self._fetched(update)
+        return update.result("activities")
+
+    def _fetched(self, update: ActivityUpdate) -> None:
+        for feed, drops in update.fetch_drops.items():
+            log_drops(feed, drops)
         self._append_activities(update.changed)
-        return update.activities
 
     def _append_activities(self, changed: pd.DataFrame) -> None:
         if self.history is not None and len(changed):
             self.history.append_activities(changed)
 
     def _scoped(
-        self, lane: str, fetch: Callable[[], pd.DataFrame], interval_s: float | None = None
-    ) -> Callable[[], pd.DataFrame]:
+        self, lane: str, fetch: Callable[[], FrameResult], interval_s: float | None = None
+    ) -> Callable[[], FrameResult]:
         """``fetch`` in its lane of the request budget, under the poll deadline; with
         ``interval_s``, the lane's need is then declared from the requests this poll made (the
         campaigns feed plans its statistics calls on its grant itself)."""
         budget = self.client.budget
 
-        def run() -> pd.DataFrame:
+        def run() -> FrameResult:
             before = budget.sent(lane)
             try:
                 with request_scope(lane, self.poll_deadline_s):
@@ -177,23 +195,23 @@ class Collector:
         return run
 
     # -- publishing ----------------------------------------------------------------------------
-    def _publisher(self, feed: str) -> Callable[[FeedStatus, pd.DataFrame | None], None]:
-        def publish(status: FeedStatus, frame: pd.DataFrame | None) -> None:
-            if frame is None:
+    def _publisher(self, feed: str) -> Callable[[FeedStatus, FrameResult | None], None]:
+        def publish(status: FeedStatus, result: FrameResult | None) -> None:
+            if result is None:
                 self.snapshots.report(status)
             else:
-                self.snapshots.publish(status, frame)
+                self.snapshots.publish(status, result)
 
         return publish
 
-    def _publish_activities(self, status: FeedStatus, frame: pd.DataFrame | None) -> None:
+    def _publish_activities(self, status: FeedStatus, result: FrameResult | None) -> None:
         """Activities, and the voicemail and transfers derived from the same fetch, with the
         same status (their errors are the activities poller's)."""
-        current = self.window.current() if frame is not None else None
+        current = self.window.current() if result is not None else None
         derived = {
-            "activities": frame,
-            "voicemail": None if current is None else current.voicemail,
-            "transfers": None if current is None else current.transfers,
+            "activities": result,
+            "voicemail": None if current is None else current.result("voicemail"),
+            "transfers": None if current is None else current.result("transfers"),
         }
         for feed, shown in derived.items():
             feed_status = replace(status, feed=feed)
@@ -233,10 +251,10 @@ class Collector:
         again. False when there is nothing to resume from."""
         published = {}
         for feed in ("activities", "voicemail", "transfers"):
-            status, frame = store.read(feed)
-            if status is None or frame is None:
+            status, result = store.read(feed)
+            if status is None or result is None:
                 return False
-            published[feed] = frame
+            published[feed] = result.frame
         resumed = self.window.resume(**published)
         if resumed:
             log.info("collector resumed today's activities from the shared store")
@@ -376,4 +394,5 @@ __all__: Sequence[str] = (
     "LeasedCollector",
     "empty_frame",
     "feed_intervals",
+    "log_drops",
 )

@@ -47,16 +47,15 @@ def start_of_day(now: datetime, timezone: str) -> datetime:
     return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(timezone))
 
 
+# Why a tenant's agents feed has no per-agent status (pages then fall back on the counts).
+AGENT_STATUS_UNAVAILABLE = (
+    "This tenant does not offer agent status; agent counts come from campaign statistics."
+)
+
+
 def active_campaign_ids(client: IpscapeClient) -> list[int]:
-    ids: list[int] = []
-    for item in client.list_campaigns():
-        if not isinstance(item, dict) or item.get("isActive") is False:
-            continue
-        try:
-            ids.append(int(item["campaignId"]))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return ids
+    """The tenant's campaigns, less those it marks inactive."""
+    return frames.active_campaign_ids(client.list_campaigns())
 
 
 def _statistics(client: IpscapeClient, ids: Sequence[int]) -> list[dict[str, Any] | None]:
@@ -79,12 +78,15 @@ def _statistics(client: IpscapeClient, ids: Sequence[int]) -> list[dict[str, Any
 
 def _campaigns_result(
     records: Sequence[dict[str, Any] | None], *, now: datetime | None
-) -> pd.DataFrame:
-    frame = frames.campaigns_frame([r for r in records if r is not None], as_of=now)
+) -> frames.FrameResult:
+    """The campaigns frame of the statistics answered; those that were not (None: the campaign
+    disappeared) count as dropped."""
+    built = frames.campaigns_result([r for r in records if r is not None], as_of=now)
     missing = sum(r is None for r in records)
-    if missing:
-        frame.attrs.setdefault("dropped", {})["campaign not found"] = missing
-    return frame
+    if not missing:
+        return built
+    drops = built.drops.merged(frames.Drops({frames.CAMPAIGN_NOT_FOUND: missing}))
+    return frames.frame_result(built.frame, drops)
 
 
 def fetch_campaigns(
@@ -113,7 +115,7 @@ def fetch_campaigns(
                 operation="campaign_statistics",
                 per_minute=per_minute,
             )
-    return _campaigns_result(_statistics(client, ids), now=now)
+    return _campaigns_result(_statistics(client, ids), now=now).frame
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ class CampaignRotation:
         self._latest: dict[int, tuple[float, dict[str, Any]]] = {}
         self.coverage: Coverage | None = None
 
-    def fetch(self, now: datetime | None = None) -> pd.DataFrame:
+    def fetch(self, now: datetime | None = None) -> frames.FrameResult:
         listing = 0 if self.campaign_ids else 1
         ids = list(self.campaign_ids) or active_campaign_ids(self.client)
         needed = (listing + len(ids)) * 60.0 / self.interval_s
@@ -204,21 +206,25 @@ class CampaignRotation:
         return _campaigns_result([*latest, *gone_now], now=now)
 
 
-def fetch_agents(
+def fetch_agents_result(
     client: IpscapeClient, *, campaign_id: int | None = None, now: datetime | None = None
-) -> pd.DataFrame:
+) -> frames.FrameResult:
     """Every agent's state. A tenant without the agent-status operation gives an empty frame
-    marked ``attrs["unavailable"]``; pages then fall back to the per-campaign agent counts."""
+    whose result says why (``unavailable``); pages then fall back on the per-campaign counts."""
     now = now or datetime.now().astimezone()
     try:
         items = client.agent_status(campaign_id)
     except NotFoundError:
-        frame = frames.agents_frame([], now=now)
-        frame.attrs["unavailable"] = (
-            "This tenant does not offer agent status; agent counts come from campaign statistics."
-        )
-        return frame
-    return frames.agents_frame(items, now=now)
+        empty = frames.agents_frame([], now=now)
+        return frames.frame_result(empty, unavailable=AGENT_STATUS_UNAVAILABLE)
+    return frames.agents_result(items, now=now)
+
+
+def fetch_agents(
+    client: IpscapeClient, *, campaign_id: int | None = None, now: datetime | None = None
+) -> pd.DataFrame:
+    """`fetch_agents_result`'s frame."""
+    return fetch_agents_result(client, campaign_id=campaign_id, now=now).frame
 
 
 def fetch_activity_items(
@@ -278,6 +284,6 @@ def fetch_feed(
         until=until,
         campaign_id=campaign_id,
         lead_id=lead_id,
-        activity_type="call.outbound" if feed == "dial-attempts" else None,
+        activity_type=frames.DIAL_ATTEMPT_TYPE if feed == "dial-attempts" else None,
     )
     return frames.FEED_BUILDERS[feed](items)

@@ -178,14 +178,14 @@ class LiveData:
         """The feed's latest published snapshot. Before the first one, waits a bounded moment
         (the collector's first poll is usually under way), then says "waiting". Never asks the
         tenant."""
-        status, frame = self.snapshots.read(feed)
+        status, result = self.snapshots.read(feed)
         if status is None or (status.version == 0 and status.error is None):
             if not self._closed:
                 self.snapshots.wait(feed, 0, self.first_wait_s)
-            status, frame = self.snapshots.read(feed)
+            status, result = self.snapshots.read(feed)
         if status is None:
             status = FeedStatus(feed=feed, interval_s=self.intervals.get(feed, 0.0) or 1.0)
-        return snapshot_of(status, frame, self._now(), empty_frame(feed))
+        return snapshot_of(status, result, self._now(), empty_frame(feed))
 
     # -- drill-down ----------------------------------------------------------------------------
     def query_activities(
@@ -208,7 +208,7 @@ class LiveData:
         key_since, key_until = _floor_minute(since), _ceil_minute(until)
         key = ("activities", campaign_id, lead_id, key_since, key_until, activity_type)
 
-        def fetch() -> pd.DataFrame:
+        def fetch() -> frames.FrameResult:
             with request_scope(QUERY_LANE, self.poll_deadline_s):
                 try:
                     items = feeds.fetch_activity_items(
@@ -221,9 +221,9 @@ class LiveData:
                     )
                 except PaginationError as exc:
                     if isinstance(exc.partial, list):
-                        exc.partial = frames.activities_frame(exc.partial)
+                        exc.partial = frames.activities_result(exc.partial)
                     raise
-            return frames.activities_frame(items)
+            return frames.activities_result(items)
 
         snap = self._query_poller(key, "activities", fetch).snapshot()
         frame = snap.frame
@@ -240,19 +240,19 @@ class LiveData:
         return replace(snap, frame=frame)
 
     def dial_attempts(self, lead_id: int) -> Snapshot:
-        def fetch() -> pd.DataFrame:
+        def fetch() -> frames.FrameResult:
             with request_scope(QUERY_LANE, self.poll_deadline_s):
                 items = feeds.fetch_activity_items(
-                    self.client, lead_id=lead_id, activity_type="call.outbound"
+                    self.client, lead_id=lead_id, activity_type=frames.DIAL_ATTEMPT_TYPE
                 )
-            return frames.dial_attempts_frame(items)
+            return frames.dial_attempts_result(items)
 
         return self._query_poller(
             ("dial-attempts", str(lead_id)), "dial-attempts", fetch
         ).snapshot()
 
     def _query_poller(
-        self, key: tuple[Any, ...], feed: str, fetch: Callable[[], pd.DataFrame]
+        self, key: tuple[Any, ...], feed: str, fetch: Callable[[], frames.FrameResult]
     ) -> Poller:
         with self._queries_lock:
             poller = self._queries.get(key)

@@ -22,13 +22,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypedDict
+from typing import TypeAlias, TypedDict
 
 import pandas as pd
 
 from ipscape.clock import Clock, utc_from_timestamp
 from ipscape.config import PollConfig
 from ipscape.errors import ApiTimeoutError, RateLimitedError, error_kind, user_message
+from ipscape.frames import FrameResult, as_result
 from ipscape.snapshots import FeedStatus, Snapshot, snapshot_of
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,10 @@ FIRST_DATA_WAIT_S = 10.0
 # A refresh still running this long past its poll deadline is given up as stuck.
 STUCK_GRACE_S = 5.0
 
-# Called with the feed's status and the frame to show (None: a failure with nothing new to show).
-Publish = Callable[[FeedStatus, "pd.DataFrame | None"], None]
+# Called with the feed's status and the result to show (None: a failure with nothing new to show).
+Publish = Callable[[FeedStatus, "FrameResult | None"], None]
+# What a fetch returns: a builder's result, or a bare frame (a result without drops).
+Fetched: TypeAlias = FrameResult | pd.DataFrame
 
 
 class PollerOptions(TypedDict):
@@ -76,11 +79,12 @@ class Poller:
     """One feed: a frame refreshed once per interval (plus jitter), by one background thread at
     a time, with stale-if-error.
 
-    ``fetch`` may raise anything: the poller never raises to a reader. After each refresh, on
-    the refresh thread and before waiting readers wake: ``on_fresh(frame, at)`` after a good one
-    (history appends live there), then ``publish(status, frame)`` (the snapshot store), with
-    ``frame`` None after a failure that has nothing new to show. A fetch that fails with an
-    error carrying a ``partial`` DataFrame (a listing cut short) shows that frame with the error.
+    ``fetch`` returns a `FrameResult` (or a bare frame) and may raise anything: the poller never
+    raises to a reader. After each refresh, on the refresh thread and before waiting readers
+    wake: ``on_fresh(frame, at)`` after a good one (history appends live there), then
+    ``publish(status, result)`` (the snapshot store), with ``result`` None after a failure that
+    has nothing new to show. A fetch that fails with an error carrying a ``partial`` result or
+    frame (a listing cut short) shows that with the error.
     A refresh that runs past ``deadline_s`` (plus a grace) is given up: it is reported as "did
     not answer in time" and a late result is dropped, so a stuck fetch never blocks the next one.
     """
@@ -88,7 +92,7 @@ class Poller:
     def __init__(
         self,
         feed: str,
-        fetch: Callable[[], pd.DataFrame],
+        fetch: Callable[[], Fetched],
         *,
         interval_s: float,
         jitter_s: float = 0.0,
@@ -118,7 +122,7 @@ class Poller:
         self._rng = rng or random.Random()
         self._empty = empty_frame if empty_frame is not None else pd.DataFrame()
         self._cond = threading.Condition()
-        self._frame: pd.DataFrame | None = None
+        self._result: FrameResult | None = None
         self._fetched_at: float | None = None
         self._error: str | None = None
         self._error_kind: str | None = None
@@ -258,21 +262,22 @@ class Poller:
     def _run(self, generation: int) -> None:
         started = self._clock()
         began = time.monotonic()
-        shown: pd.DataFrame | None = None
-        good: pd.DataFrame | None = None
+        shown: FrameResult | None = None
+        good: FrameResult | None = None
         try:
-            frame = self._fetch()
-            if not isinstance(frame, pd.DataFrame):
-                raise TypeError(f"{self.feed} fetch returned {type(frame).__name__}")
+            fetched = self._fetch()
+            if not isinstance(fetched, (FrameResult, pd.DataFrame)):
+                raise TypeError(f"{self.feed} fetch returned {type(fetched).__name__}")
+            result = as_result(fetched)
         except Exception as exc:  # a poller never raises to a page
             partial = getattr(exc, "partial", None)
             with self._cond:
                 if generation != self._generation:
                     return
                 self._refresh_s = time.monotonic() - began
-                if isinstance(partial, pd.DataFrame):
-                    self._publish_locked(partial)
-                    shown = partial
+                if isinstance(partial, (FrameResult, pd.DataFrame)):
+                    shown = as_result(partial)
+                    self._publish_locked(shown)
                 self._fail_locked(exc)
                 status = self._status_locked()
         else:
@@ -281,13 +286,13 @@ class Poller:
                     log.info("%s: a refresh given up earlier returned; dropped", self.feed)
                     return
                 self._refresh_s = time.monotonic() - began
-                now = self._publish_locked(frame)
+                now = self._publish_locked(result)
                 self._error = self._error_kind = self._error_at = None
                 self._failures = 0
                 self._ended_at = now
                 self._due_at = self._next_due(started, now)
                 status = self._status_locked()
-            shown = good = frame
+            shown = good = result
         self._after_refresh(generation, status, shown, good)
         log.debug("%s refreshed in %.2f s", self.feed, status.refresh_s or 0.0)
 
@@ -295,14 +300,14 @@ class Poller:
         self,
         generation: int,
         status: FeedStatus,
-        shown: pd.DataFrame | None,
-        good: pd.DataFrame | None,
+        shown: FrameResult | None,
+        good: FrameResult | None,
     ) -> None:
         """Hooks on the refresh thread, then wake readers and free the next refresh. Readers
         woken here see the history and the published snapshot of what they waited for."""
         if good is not None and self._on_fresh is not None and status.fetched_at is not None:
             try:
-                self._on_fresh(good, status.fetched_at)
+                self._on_fresh(good.frame, status.fetched_at)
             except Exception as exc:  # history trouble must not cost the live tiles
                 log.warning("%s: after-refresh hook failed: %s", self.feed, user_message(exc))
         if self._publish is not None:
@@ -327,9 +332,9 @@ class Poller:
             base = started + self.interval_s
         return base + self._rng.uniform(0, self.jitter_s)
 
-    def _publish_locked(self, frame: pd.DataFrame) -> float:
+    def _publish_locked(self, result: FrameResult) -> float:
         now = self._clock()
-        self._frame = frame
+        self._result = result
         self._fetched_at = now
         self._version += 1
         return now
@@ -368,7 +373,7 @@ class Poller:
 
     def _snapshot_locked(self) -> Snapshot:
         return snapshot_of(
-            self._status_locked(), self._frame, utc_from_timestamp(self._clock()), self._empty
+            self._status_locked(), self._result, utc_from_timestamp(self._clock()), self._empty
         )
 
 

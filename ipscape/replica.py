@@ -112,14 +112,14 @@ class SnapshotFollower:
         for feed, status in sorted(statuses.items()):
             seen = self._seen.get(feed)
             if seen is None or status.version > seen.version:
-                fresh, frame = self.source.read(feed)
+                fresh, result = self.source.read(feed)
                 self.frame_reads += 1
                 if fresh is None:
                     continue
-                if frame is None:
+                if result is None:
                     self.local.report(fresh)
                 else:
-                    self.local.publish(fresh, frame)
+                    self.local.publish(fresh, result)  # the frame with its drops
                     copied.append(feed)
                 self._seen[feed] = fresh
             elif status != seen:

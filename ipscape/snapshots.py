@@ -6,9 +6,12 @@ and a version that grows with every good fetch, so a reader can cache whatever i
 a frame per version. `MemorySnapshots` is the embedded default; any class with the same methods
 (a database shared by several dashboard processes, say) can replace it.
 
-A reader gets a `Snapshot`: a private, shallow copy of the frame plus its state measured at the
-moment of reading ("fresh" within 2 x the interval, then "stale"; "error" when the latest
-refresh failed, with the last good frame kept; "empty" before the first fetch).
+What is stored per feed is the latest good `FrameResult` (ipscape/frames/result.py): the frame,
+the rows the tenant sent that it could not use (`Drops`), and for agents why per-agent status is
+unavailable. A reader gets a `Snapshot`: a private, shallow copy of the frame and those two, plus
+its state measured at the moment of reading ("fresh" within 2 x the interval, then "stale";
+"error" when the latest refresh failed, with the last good frame kept; "empty" before the first
+fetch).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 import pandas as pd
+
+from ipscape.frames import NO_DROPS, Drops, FrameResult, as_result
 
 State = Literal["fresh", "stale", "error", "empty"]
 
@@ -53,7 +58,8 @@ class FeedStatus:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a page gets: a private copy of the frame plus how fresh it is and why not."""
+    """What a page gets: a private copy of the frame plus how fresh it is and why not, and what
+    the tenant sent that the frame could not use."""
 
     feed: str
     frame: pd.DataFrame
@@ -64,6 +70,8 @@ class Snapshot:
     interval_s: float
     taken_at: datetime
     version: int = 0
+    drops: Drops = NO_DROPS  # rows of the latest good fetch left out, by reason
+    unavailable: str | None = None  # agents: why per-agent status could not be read
 
     @property
     def age_s(self) -> float | None:
@@ -78,10 +86,11 @@ class Snapshot:
 
 
 def snapshot_of(
-    status: FeedStatus, frame: pd.DataFrame | None, now: datetime, empty: pd.DataFrame
+    status: FeedStatus, published: FrameResult | None, now: datetime, empty: pd.DataFrame
 ) -> Snapshot:
-    """The reader's view of ``frame`` under ``status`` at ``now``."""
-    shown = frame if frame is not None else empty
+    """The reader's view of ``published`` under ``status`` at ``now`` (``empty`` before any)."""
+    result = published if published is not None else FrameResult(empty)
+    shown = result.frame
     return Snapshot(
         feed=status.feed,
         # Copy-on-write makes a shallow copy private to the reader and cheap.
@@ -93,15 +102,18 @@ def snapshot_of(
         interval_s=status.interval_s,
         taken_at=now,
         version=status.version,
+        drops=result.drops,
+        unavailable=result.unavailable,
     )
 
 
 class SnapshotStore(Protocol):
-    """Latest frame and status per feed. Writers are the collector's refresh threads."""
+    """Latest result and status per feed. Writers are the collector's refresh threads."""
 
-    def publish(self, status: FeedStatus, frame: pd.DataFrame) -> FeedStatus:
-        """Store ``frame`` as the feed's latest good data; returns the status with its new
-        version (the store numbers versions, so a successor collector continues them)."""
+    def publish(self, status: FeedStatus, published: FrameResult | pd.DataFrame) -> FeedStatus:
+        """Store ``published`` as the feed's latest good data (a bare frame is a result without
+        drops); returns the status with its new version (the store numbers versions, so a
+        successor collector continues them)."""
         ...
 
     def report(self, status: FeedStatus) -> None:
@@ -112,8 +124,9 @@ class SnapshotStore(Protocol):
         """The feed's latest status, cheap (no frame), None when nothing was stored yet."""
         ...
 
-    def read(self, feed: str) -> tuple[FeedStatus | None, pd.DataFrame | None]:
-        """The feed's status and latest good frame (shared: readers must not modify it)."""
+    def read(self, feed: str) -> tuple[FeedStatus | None, FrameResult | None]:
+        """The feed's status and latest good result (shared: readers must not modify its
+        frame)."""
         ...
 
     def statuses(self) -> dict[str, FeedStatus]:
@@ -152,15 +165,15 @@ class MemorySnapshots:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._status: dict[str, FeedStatus] = {}
-        self._frames: dict[str, pd.DataFrame] = {}
+        self._results: dict[str, FrameResult] = {}
 
-    def publish(self, status: FeedStatus, frame: pd.DataFrame) -> FeedStatus:
+    def publish(self, status: FeedStatus, published: FrameResult | pd.DataFrame) -> FeedStatus:
         with self._cond:
             previous = self._status.get(status.feed)
             version = (previous.version if previous is not None else 0) + 1
             stored = replace(status, version=version)
             self._status[status.feed] = stored
-            self._frames[status.feed] = frame
+            self._results[status.feed] = as_result(published)
             self._cond.notify_all()
             return stored
 
@@ -175,9 +188,9 @@ class MemorySnapshots:
         with self._cond:
             return self._status.get(feed)
 
-    def read(self, feed: str) -> tuple[FeedStatus | None, pd.DataFrame | None]:
+    def read(self, feed: str) -> tuple[FeedStatus | None, FrameResult | None]:
         with self._cond:
-            return self._status.get(feed), self._frames.get(feed)
+            return self._status.get(feed), self._results.get(feed)
 
     def statuses(self) -> dict[str, FeedStatus]:
         with self._cond:

@@ -231,12 +231,12 @@ def test_items_without_an_activity_id_are_counted_for_today_not_kept(window, sou
     source.answers = [[nameless, "not an object", activity(1, t)], [nameless]]
     first = window.fetch()
     assert first.activities["activity_id"].tolist() == [1]
-    assert frames.dropped(first.activities) == {
-        frames.NO_ACTIVITY_ID: 1,
-        frames.NOT_AN_OBJECT: 1,
-    }
+    expected = frames.Drops({frames.NO_ACTIVITY_ID: 1, frames.NOT_AN_OBJECT: 1})
+    assert first.result("activities").drops == first.fetch_drops["activities"] == expected
+    assert frames.dropped(first.activities) == expected.counts  # until every reader is typed
     second = window.fetch()
-    assert frames.dropped(second.activities)[frames.NO_ACTIVITY_ID] == 2
+    assert second.result("activities").drops.counts[frames.NO_ACTIVITY_ID] == 2
+    assert second.fetch_drops["activities"] == frames.Drops({frames.NO_ACTIVITY_ID: 1})
     assert frames.dropped(second.changed) == {frames.NO_ACTIVITY_ID: 1}
 
 
@@ -256,7 +256,8 @@ def test_the_window_holds_today_only(window, source, sydney_clock):
     update = window.fetch()
     assert update.activities["activity_id"].tolist() == [2]
     assert update.voicemail.empty and update.transfers.empty
-    assert frames.dropped(update.activities) == {}  # yesterday's counts went with it
+    assert not update.result("activities").drops  # yesterday's counts went with it
+    assert frames.dropped(update.activities) == {}
     assert source.asked[1] == datetime(2025, 6, 3, 0, 0, tzinfo=SYDNEY)
 
 

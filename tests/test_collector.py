@@ -8,7 +8,9 @@ wait for what it publishes (never asserting how long anything took).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ipscape import frames
+from ipscape import feeds, frames
 from ipscape.client import IpscapeClient, RetryPolicy
 from ipscape.clock import ManualClock
 from ipscape.collector import FEED_SOURCES, Collector
@@ -57,7 +59,17 @@ class Env:
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[Env]:
-    sim = start_simulator(SimulatorConfig(seed=4, speed=0, page_size=500, calls_per_day=1500))
+    with running_env(tmp_path) as running:
+        yield running
+
+
+@contextmanager
+def running_env(tmp_path: Path, omit_operations: frozenset[str] = frozenset()) -> Iterator[Env]:
+    sim = start_simulator(
+        SimulatorConfig(
+            seed=4, speed=0, page_size=500, calls_per_day=1500, omit_operations=omit_operations
+        )
+    )
     clock = ManualClock(frames.parse_timestamp(sim.state()["now"]).to_pydatetime())
     settings = demo_settings(sim.api_root)
     client = IpscapeClient(settings, retry=RetryPolicy(max_attempts=1))
@@ -143,6 +155,104 @@ def test_a_failing_feed_backs_off_on_its_own_schedule_and_recovers(env: Env) -> 
     snap = env.live.campaigns()
     assert snap.state == "fresh" and snap.error is None
     assert env.live.snapshots.status("campaigns").failures == 0  # type: ignore[union-attr]
+
+
+# --- records the frames cannot use ----------------------------------------------------------
+
+
+def drop_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "ipscape.collector" and r.levelno == logging.WARNING
+    ]
+
+
+def test_unusable_agent_rows_are_counted_on_the_snapshot_and_logged_once_per_refresh(
+    env: Env, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = env.live.client
+    sent = client.agent_status
+
+    def with_bad_rows(campaign_id: int | None = None) -> list[object]:
+        return [*sent(campaign_id), "not an object", {"agentFullName": "Nobody", "state": "Idle"}]
+
+    monkeypatch.setattr(client, "agent_status", with_bad_rows)
+    caplog.set_level(logging.WARNING, logger="ipscape.collector")
+    env.collector.run_due()
+    agents = env.live.agents()
+    assert agents.state == "fresh" and len(agents.frame) > 0
+    assert agents.drops == frames.Drops({frames.NO_AGENT_ID: 1, frames.NOT_AN_OBJECT: 1})
+    assert frames.dropped(agents.frame) == agents.drops.counts  # until every reader is typed
+    assert drop_warnings(caplog) == ["agents: dropped 2 rows (no agentId: 1, not an object: 1)"]
+    assert "Nobody" not in caplog.text  # counts and our reasons, never what the tenant sent
+    env.advance(POLL.agents_s)
+    assert len(drop_warnings(caplog)) == 2  # again on the next refresh that has them
+
+
+def test_a_statistics_answer_without_a_campaign_id_is_a_counted_drop(
+    env: Env, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = env.live.client
+    sent = client.campaign_statistics
+    broken: list[int] = []
+
+    def one_without_its_id(campaign_id: int, period: str = "day") -> dict[str, object]:
+        answer = sent(campaign_id, period)
+        if not broken or broken == [campaign_id]:
+            broken[:] = [campaign_id]
+            return {key: value for key, value in answer.items() if key != "campaignId"}
+        return answer
+
+    monkeypatch.setattr(client, "campaign_statistics", one_without_its_id)
+    caplog.set_level(logging.WARNING, logger="ipscape.collector")
+    env.collector.run_due()
+    campaigns = env.live.campaigns()
+    assert campaigns.drops == frames.Drops({frames.NO_CAMPAIGN_ID: 1})
+    assert broken[0] not in set(campaigns.frame["campaign_id"])
+    assert "campaigns: dropped 1 row (no campaignId: 1)" in drop_warnings(caplog)
+
+
+def test_unusable_activities_are_logged_per_fetch_and_counted_for_the_day(
+    env: Env, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = env.live.client
+    sent = client.iter_activities
+
+    def with_bad_items(**filters: object) -> Iterator[object]:
+        yield {"type": "call.inbound", "data": "not an object"}
+        yield from sent(**filters)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(client, "iter_activities", with_bad_items)
+    caplog.set_level(logging.WARNING, logger="ipscape.collector")
+    env.collector.run_due()
+    day = frames.Drops({frames.NO_DATA_OBJECT: 1})
+    for feed in ("activities", "voicemail", "transfers"):
+        assert env.live.snapshot(feed).drops == day
+        assert f"{feed}: dropped 1 row (no data object: 1)" in drop_warnings(caplog)
+    env.advance(POLL.activities_s)
+    assert env.live.activities().drops == day.merged(day)  # what arrived today, sent twice
+
+
+def test_a_healthy_tenant_drops_nothing_and_logs_no_drops(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="ipscape.collector")
+    env.collector.run_due()
+    for feed in FEED_SOURCES:
+        snap = env.live.snapshot(feed)
+        assert snap.has_data and not snap.drops and snap.unavailable is None
+    assert drop_warnings(caplog) == []
+
+
+def test_a_tenant_without_agent_status_says_so_on_the_agents_snapshot(tmp_path: Path) -> None:
+    with running_env(tmp_path, omit_operations=frozenset({"agent_status"})) as env:
+        env.collector.run_due()
+        agents = env.live.agents()
+        assert agents.state == "fresh" and agents.frame.empty
+        assert agents.unavailable == feeds.AGENT_STATUS_UNAVAILABLE
+        assert agents.frame.attrs["unavailable"] == agents.unavailable  # until readers are typed
+        assert env.live.campaigns().unavailable is None
 
 
 def test_the_schedule_is_fixed_rate_so_a_late_start_does_not_push_later_polls(env: Env) -> None:

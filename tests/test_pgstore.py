@@ -110,11 +110,16 @@ def test_the_postgres_stores_satisfy_the_store_protocols(
     assert store.statuses() == {}
 
 
+def read_frame(store: PostgresSnapshots, feed: str) -> pd.DataFrame | None:
+    _, result = store.read(feed)
+    return None if result is None else result.frame
+
+
 @pytest.mark.parametrize("name", sorted(FEED_FRAMES))
 def test_every_feed_frame_comes_back_equal_with_its_dtypes_and_attrs(pool, snapshots, name):
     frame = FEED_FRAMES[name]
     snapshots.publish(status(name), frame)
-    _, back = PostgresSnapshots(pool).read(name)  # a new store object: read from the database
+    back = read_frame(PostgresSnapshots(pool), name)  # a new store object: from the database
     assert back is not None
     pd.testing.assert_frame_equal(back, frame, check_exact=True)
     assert back.dtypes.to_dict() == frame.dtypes.to_dict()
@@ -129,8 +134,9 @@ def test_object_columns_come_back_as_objects_and_attrs_as_given(pool, snapshots)
     snapshots.publish(status("agents"), agents)
     snapshots.publish(status("activities"), activities)
     reader = PostgresSnapshots(pool)
-    _, agents_back = reader.read("agents")
-    _, activities_back = reader.read("activities")
+    agents_back = read_frame(reader, "agents")
+    activities_back = read_frame(reader, "activities")
+    assert agents_back is not None and activities_back is not None
     assert agents_back.attrs == agents.attrs
     assert all(isinstance(ids, tuple) for ids in agents_back["campaign_ids"])
     assert agents_back["campaign_ids"].tolist() == agents["campaign_ids"].tolist()
@@ -138,10 +144,30 @@ def test_object_columns_come_back_as_objects_and_attrs_as_given(pool, snapshots)
     pd.testing.assert_frame_equal(activities_back, activities)
 
 
+def test_drops_and_unavailable_come_back_with_the_frame(pool, snapshots):
+    agents = frames.agents_result(
+        [*fixture("agent_status_page")["items"], "not an object", {"state": "no id"}], now=NOW
+    )
+    assert agents.drops == frames.Drops({frames.NOT_AN_OBJECT: 1, frames.NO_AGENT_ID: 1})
+    published = frames.FrameResult(agents.frame, agents.drops, "no agent status here")
+    snapshots.publish(status("agents"), published)
+    snapshots.publish(status("campaigns"), FEED_FRAMES["campaigns"])  # a bare frame: no drops
+    reader = PostgresSnapshots(pool)
+    _, back = reader.read("agents")
+    assert back is not None
+    assert back.drops == agents.drops and back.unavailable == "no agent status here"
+    pd.testing.assert_frame_equal(back.frame, agents.frame)
+    _, campaigns = reader.read("campaigns")
+    assert campaigns is not None and not campaigns.drops and campaigns.unavailable is None
+    snapshots.report(status("agents", error="The tenant is failing.", failures=1))
+    _, kept = PostgresSnapshots(pool).read("agents")
+    assert kept is not None and kept.drops == agents.drops  # the last good fetch's, kept
+
+
 def test_a_filtered_frame_keeps_its_index(pool, snapshots):
     frame = FEED_FRAMES["activities"].iloc[[3, 0, 5]]
     snapshots.publish(status("activities"), frame)
-    pd.testing.assert_frame_equal(PostgresSnapshots(pool).read("activities")[1], frame)
+    pd.testing.assert_frame_equal(read_frame(PostgresSnapshots(pool), "activities"), frame)
 
 
 def test_versions_are_numbered_by_the_store_and_continue_in_a_new_store_object(pool, snapshots):
@@ -161,7 +187,8 @@ def test_a_report_keeps_the_last_good_frame_and_its_version(pool, snapshots):
     snapshots.report(failed)
     now_status, back = PostgresSnapshots(pool).read("agents")
     assert now_status == replace(failed, version=1)
-    pd.testing.assert_frame_equal(back, frame)
+    assert back is not None
+    pd.testing.assert_frame_equal(back.frame, frame)
     assert now_status.state(NOW) == "error"
 
 
@@ -174,13 +201,13 @@ def test_a_report_before_any_frame_has_a_status_and_no_frame(snapshots):
 
 def test_a_reader_decodes_each_version_once(pool, snapshots, monkeypatch):
     decoded: list[int] = []
-    real = pgstore.snapshots.decode_frame
+    real = pgstore.snapshots.decode_result
 
-    def counting(blob: bytes) -> pd.DataFrame:
+    def counting(blob: bytes) -> frames.FrameResult:
         decoded.append(len(blob))
         return real(blob)
 
-    monkeypatch.setattr(pgstore.snapshots, "decode_frame", counting)
+    monkeypatch.setattr(pgstore.snapshots, "decode_result", counting)
     reader = PostgresSnapshots(pool)
     snapshots.publish(status("campaigns"), FEED_FRAMES["campaigns"])
     for _ in range(5):
@@ -626,8 +653,8 @@ def test_writes_of_an_ended_tenure_are_refused_and_change_nothing(pool, leases, 
         )
     reader = PostgresSnapshots(pool)
     campaigns_status, campaigns = reader.read("campaigns")
-    assert campaigns_status.version == 1
-    pd.testing.assert_frame_equal(campaigns, FEED_FRAMES["campaigns"])
+    assert campaigns_status.version == 1 and campaigns is not None
+    pd.testing.assert_frame_equal(campaigns.frame, FEED_FRAMES["campaigns"])
     assert reader.status("agents").error is None
     unfenced = PostgresHistory(pool, 7, clock=clock)
     assert unfenced.campaign_history(T0, [1])["ewt_s"].tolist() == [1.0]
@@ -715,8 +742,9 @@ def test_a_collector_killed_mid_write_leaves_the_last_snapshot_whole_and_the_lea
         if doomed.poll() is None:
             doomed.kill()
             doomed.wait()
-    got, frame = PostgresSnapshots(pool).read("activities")
-    assert got is not None and frame is not None and len(frame) == 200_000
+    got, result = PostgresSnapshots(pool).read("activities")
+    assert got is not None and result is not None and len(result.frame) == 200_000
+    frame = result.frame
     if mode == "stall":
         assert got.version == 3  # the uncommitted fourth never shows
     assert frame["n"].unique().tolist() == [got.version]

@@ -11,6 +11,7 @@ import pytest
 
 from ipscape.clock import ManualClock
 from ipscape.errors import RateLimitedError, ServerError
+from ipscape.frames import Drops, FrameResult
 from ipscape.pollers import Poller
 
 INTERVAL = 10.0
@@ -386,8 +387,8 @@ def test_publish_hears_every_outcome_with_its_status(clock):
     upstream = Upstream()
     heard: list[tuple[str, int, str | None, object]] = []
 
-    def publish(status, frame) -> None:
-        heard.append((status.feed, status.version, status.error_kind, frame))
+    def publish(status, result) -> None:
+        heard.append((status.feed, status.version, status.error_kind, result))
 
     poller = make_poller(upstream, clock, publish=publish)
     poller.start_if_due()
@@ -396,9 +397,38 @@ def test_publish_hears_every_outcome_with_its_status(clock):
     clock.advance(INTERVAL)
     poller.start_if_due()
     poller.join(5)
-    (feed, version, kind, frame), (_, failed_version, failed_kind, nothing) = heard
+    (feed, version, kind, result), (_, failed_version, failed_kind, nothing) = heard
     assert feed == "campaigns" and version == 1 and kind is None
-    assert isinstance(frame, pd.DataFrame) and frame["n"].tolist() == [1]
+    assert isinstance(result, FrameResult) and result.frame["n"].tolist() == [1]
     assert failed_version == 1 and failed_kind == "server" and nothing is None
     status = poller.status()
     assert status.failures == 1 and status.refresh_s is not None and status.refresh_s >= 0
+
+
+def test_a_results_drops_reach_the_snapshot_and_stay_with_its_frame_after_a_failure(clock):
+    drops = Drops({"no campaignId": 2})
+    answers = [FrameResult(pd.DataFrame({"n": [1]}), drops, "no agent status here")]
+
+    def fetch() -> FrameResult:
+        if not answers:
+            raise ServerError("x", status_code=502)
+        return answers.pop()
+
+    poller = Poller("campaigns", fetch, interval_s=INTERVAL, clock=clock)
+    try:
+        first = poller.snapshot()
+        assert first.drops == drops and first.unavailable == "no agent status here"
+        failed = later(poller, clock, INTERVAL)
+        assert failed.state == "error"
+        assert failed.frame["n"].tolist() == [1] and failed.drops == drops
+    finally:
+        poller.close()
+
+
+def test_a_bare_frame_is_a_result_without_drops(clock):
+    poller = make_poller(Upstream(), clock)
+    try:
+        snap = poller.snapshot()
+        assert snap.has_data and not snap.drops and snap.unavailable is None
+    finally:
+        poller.close()

@@ -64,9 +64,11 @@ def test_the_follower_copies_each_new_version_once(shared) -> None:  # type: ign
     collector.run_due()
     assert sorted(follower.sync()) == ["agents", "campaigns"]
     for feed in FEED_SOURCES:
-        mine, theirs = local.read(feed), source.read(feed)
-        assert mine[0] == theirs[0]  # same status, version included
-        pd.testing.assert_frame_equal(mine[1], theirs[1])
+        (mine, my_result), (theirs, their_result) = local.read(feed), source.read(feed)
+        assert mine == theirs  # same status, version included
+        assert my_result is not None and their_result is not None
+        pd.testing.assert_frame_equal(my_result.frame, their_result.frame)
+        assert my_result.drops == their_result.drops
 
 
 def test_a_failed_refresh_reaches_the_replica_with_the_last_good_frame(  # type: ignore[no-untyped-def]
@@ -82,9 +84,35 @@ def test_a_failed_refresh_reaches_the_replica_with_the_last_good_frame(  # type:
     clock.advance(POLL.agents_s)
     collector.run_due()
     assert "agents" not in follower.sync()  # an error has no new frame to read
-    status, frame = local.read("agents")
+    status, result = local.read("agents")
     assert status is not None and status.error_kind == "server"
-    assert frame is good[1]
+    assert result is good[1]
+
+
+def test_drops_reach_the_replica_with_the_frame(shared, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    collector, source, _clock = shared
+    sent = collector.client.agent_status
+
+    def with_a_bad_row(campaign_id: int | None = None) -> list[object]:
+        return [*sent(campaign_id), "not an object"]
+
+    monkeypatch.setattr(collector.client, "agent_status", with_a_bad_row)
+    local = MemorySnapshots()
+    follower = SnapshotFollower(source, local)
+    collector.run_due()
+    follower.sync()
+    replica = LiveData(
+        IpscapeClient(collector.client.settings),
+        collector.config,
+        snapshots=local,
+        embedded=False,
+    )
+    try:
+        agents = replica.agents()
+        assert agents.drops == frames.Drops({frames.NOT_AN_OBJECT: 1})
+        assert agents.drops == source.read("agents")[1].drops  # type: ignore[union-attr]
+    finally:
+        replica.close()
 
 
 def test_a_replica_reads_only_its_local_copy(shared, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -102,7 +130,8 @@ def test_a_replica_reads_only_its_local_copy(shared, tmp_path: Path) -> None:  #
     )
     try:
         assert replica.collector is None and replica.pollers == {}
-        assert replica.campaigns().frame.equals(source.read("campaigns")[1])
+        published = source.read("campaigns")[1]
+        assert published is not None and replica.campaigns().frame.equals(published.frame)
         assert replica.store_problem() is None
         assert replica.operator_view().started_at is None
     finally:

@@ -4,8 +4,8 @@ A database is not trusted to run code, so a frame is stored as data only. Arrow 
 column's dtype (nullable Int64, Float64 and boolean, pandas strings, nanosecond UTC times) and
 the index through pyarrow's pandas metadata. Object columns (agents' ``campaign_ids`` tuples,
 activities' ``raw`` dicts) become JSON text and are read back as Python objects (tuples again
-for a column that held only tuples); ``frame.attrs`` (``dropped``, ``unavailable``) travel as
-JSON in the schema metadata.
+for a column that held only tuples). The JSON header in the schema metadata also carries the
+result's drops and ``unavailable`` (ipscape/frames/result.py), and ``frame.attrs``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from ipscape.errors import StoreError
+from ipscape.frames import Drops, FrameResult
 
 FORMAT = 1
 METADATA_KEY = b"ipscape"
@@ -48,6 +49,18 @@ def _json_texts(values: list[Any]) -> pa.Array:
 
 def encode_frame(frame: pd.DataFrame) -> bytes:
     """``frame`` (its dtypes, index, object columns and attrs) as one compressed Arrow blob."""
+    return encode_result(FrameResult(frame))
+
+
+def decode_frame(blob: bytes) -> pd.DataFrame:
+    """The frame `encode_frame` stored: equal to it, with the same dtypes and attrs."""
+    return decode_result(blob).frame
+
+
+def encode_result(result: FrameResult) -> bytes:
+    """``result``'s frame (its dtypes, index, object columns and attrs), drops and
+    ``unavailable`` as one compressed Arrow blob."""
+    frame = result.frame
     objects: dict[str, str] = {}
     plain = frame
     for name in frame.columns:
@@ -61,9 +74,14 @@ def encode_frame(frame: pd.DataFrame) -> bytes:
             position = list(frame.columns).index(name)
             table = table.add_column(position, name, _json_texts(frame[name].tolist()))
         metadata = dict(table.schema.metadata or {})
-        metadata[METADATA_KEY] = json.dumps(
-            {"format": FORMAT, "objects": objects, "attrs": frame.attrs}, default=str
-        ).encode()
+        header = {
+            "format": FORMAT,
+            "objects": objects,
+            "attrs": frame.attrs,
+            "drops": dict(result.drops.counts),
+            "unavailable": result.unavailable,
+        }
+        metadata[METADATA_KEY] = json.dumps(header, default=str).encode()
         table = table.replace_schema_metadata(metadata)
         sink = pa.BufferOutputStream()
         options = ipc.IpcWriteOptions(compression=COMPRESSION)
@@ -74,8 +92,8 @@ def encode_frame(frame: pd.DataFrame) -> bytes:
     return bytes(sink.getvalue())
 
 
-def decode_frame(blob: bytes) -> pd.DataFrame:
-    """The frame `encode_frame` stored: equal to it, with the same dtypes and attrs."""
+def decode_result(blob: bytes) -> FrameResult:
+    """The result `encode_result` stored: its frame equal, with the same dtypes and attrs."""
     try:
         table = ipc.open_stream(pa.py_buffer(blob)).read_all()
         info = json.loads((table.schema.metadata or {})[METADATA_KEY])
@@ -95,4 +113,9 @@ def decode_frame(blob: bytes) -> pd.DataFrame:
     except (pa.ArrowException, KeyError, ValueError, TypeError) as exc:
         raise StoreError(f"A stored frame could not be read ({type(exc).__name__}).") from exc
     frame.attrs = dict(info.get("attrs") or {})
-    return frame
+    unavailable = info.get("unavailable")
+    return FrameResult(
+        frame,
+        Drops.read(info.get("drops")),
+        unavailable if isinstance(unavailable, str) else None,
+    )

@@ -1,7 +1,8 @@
 """The snapshot store in PostgreSQL, and the notifications replicas wait on.
 
-One row per feed in ``ipscape_snapshots``: its status and its latest good frame (one
-compressed Arrow blob, codec.py; no history of frames). `PostgresSnapshots.publish` replaces
+One row per feed in ``ipscape_snapshots``: its status and its latest good result (one
+compressed Arrow blob, codec.py: the frame, its drops and ``unavailable``; no history of
+frames). `PostgresSnapshots.publish` replaces
 the frame, numbers the version in the database (a successor collector continues the count)
 and sends ``NOTIFY ipscape_snapshots, '<feed>:<version>'`` in the same transaction, so a
 listener never hears of a version it cannot read yet. A reader decodes a frame once per
@@ -22,7 +23,8 @@ import pandas as pd
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from ipscape.pgstore.codec import decode_frame, encode_frame
+from ipscape.frames import FrameResult, as_result
+from ipscape.pgstore.codec import decode_result, encode_result
 from ipscape.pgstore.database import (
     connect,
     database_errors,
@@ -105,7 +107,7 @@ class PostgresSnapshots:
         self._pool = pool
         self.fence = fence
         self._lock = threading.Lock()
-        self._frames: dict[str, tuple[int, pd.DataFrame]] = {}  # feed -> (version, frame)
+        self._results: dict[str, tuple[int, FrameResult]] = {}  # feed -> (version, result)
         self._schema_ready = False
         self._closed = threading.Event()
 
@@ -117,20 +119,21 @@ class PostgresSnapshots:
                 self._schema_ready = True
             yield conn
 
-    def _remember(self, feed: str, version: int, frame: pd.DataFrame) -> None:
+    def _remember(self, feed: str, version: int, result: FrameResult) -> None:
         with self._lock:
-            self._frames[feed] = (version, frame)
+            self._results[feed] = (version, result)
 
     # -- writes (the collector) ----------------------------------------------------------------
-    def publish(self, status: FeedStatus, frame: pd.DataFrame) -> FeedStatus:
-        blob = encode_frame(frame)  # before the transaction: no locks held while encoding
+    def publish(self, status: FeedStatus, published: FrameResult | pd.DataFrame) -> FeedStatus:
+        result = as_result(published)
+        blob = encode_result(result)  # before the transaction: no locks held while encoding
         with self._connection("publish a snapshot") as conn, conn.transaction():
             check_fence(conn, self.fence)
             (version,) = conn.execute(_PUBLISH, {**_params(status), "frame": blob}).fetchone() or (
                 0,
             )
             conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{status.feed}:{version}"))
-        self._remember(status.feed, int(version), frame)
+        self._remember(status.feed, int(version), result)
         return replace(status, version=int(version))
 
     def report(self, status: FeedStatus) -> None:
@@ -147,11 +150,11 @@ class PostgresSnapshots:
             ).fetchone()
         return None if row is None else _status(row)
 
-    def read(self, feed: str) -> tuple[FeedStatus | None, pd.DataFrame | None]:
-        """The status and frame, in one query; the blob travels and is decoded only when its
+    def read(self, feed: str) -> tuple[FeedStatus | None, FrameResult | None]:
+        """The status and result, in one query; the blob travels and is decoded only when its
         version is not the one this store object read last."""
         with self._lock:
-            held = self._frames.get(feed)
+            held = self._results.get(feed)
         held_version = held[0] if held is not None else -1
         with self._connection("read a snapshot") as conn:
             row = conn.execute(
@@ -166,9 +169,9 @@ class PostgresSnapshots:
             return status, held[1]
         if blob is None:  # statuses reported, no good fetch yet
             return status, None
-        frame = decode_frame(bytes(blob))
-        self._remember(feed, status.version, frame)
-        return status, frame
+        result = decode_result(bytes(blob))
+        self._remember(feed, status.version, result)
+        return status, result
 
     def statuses(self) -> dict[str, FeedStatus]:
         with self._connection("read the feeds' statuses") as conn:
@@ -193,7 +196,7 @@ class PostgresSnapshots:
         """Stop waits and forget the frames held; the pool stays with its owner."""
         self._closed.set()
         with self._lock:
-            self._frames.clear()
+            self._results.clear()
 
 
 class SnapshotListener:
