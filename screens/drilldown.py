@@ -131,6 +131,15 @@ def drilldown() -> None:
         with st.expander("Raw data of the selected activity", expanded=True):
             st.json(raw)
 
+    dropped = dd.drops_lines(
+        {"these results": result.drops, **{f: ctx.live.snapshot(f).drops for f in dd.DROP_FEEDS}}
+    )
+    if dropped:
+        with st.expander(dd.DROPS_LABEL):
+            st.caption(plain(dd.DROPS_NOTE))
+            for line in dropped:
+                st.caption(plain(line))
+
     future = ctx.live.quarantined_activities()
     if len(future):
         with st.expander(dd.future_label(len(future))):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from ipscape.presentation import drilldown
 from ipscape.presentation.tables import Column, Table
 from ipscape.simulator import RunningSimulator
 from tests.app_support import open_page, point_app_at, unescape
+from tests.test_fault_matrix import patch_transport
 from ui import runtime
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -163,6 +165,41 @@ def test_drilldown_shows_a_leads_dial_attempts_across_its_numbers(
     summary, detail = at.dataframe[1].value, at.dataframe[2].value
     assert len(detail) == len(attempts)
     assert summary["Attempts"].sum() == len(attempts)
+
+
+def with_unusable_rows(path: str, body: Any) -> Any:
+    """Each agents and activities page with rows no frame can use: not an object, no id."""
+    if path.endswith("/v3.0/agents/status"):
+        body["items"] += [42, {"firstName": "No id"}]
+    elif path.endswith("/v3.0/activities"):
+        body["items"] += ["oops", {"type": "call.inbound", "data": {"campaignId": 1}}]
+    return body
+
+
+def test_drilldown_lists_the_rows_the_tenant_sent_that_could_not_be_used(
+    tenant: RunningSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patch_transport(monkeypatch, with_unusable_rows)
+    at = open_page("drilldown", window="today")
+    assert not at.exception
+    (held,) = [e for e in at.expander if e.label == drilldown.DROPS_LABEL]
+    lines = {line.split(":")[0]: line for line in (unescape(c.value) for c in held.caption)}
+    assert lines["agents"] == "agents: dropped 2 rows (no agentId: 1, not an object: 1)"
+    for feed in ("activities", "these results"):
+        assert re.fullmatch(
+            rf"{feed}: dropped [\d,]+ rows \(no activityId: [\d,]+, not an object: [\d,]+\)",
+            lines[feed],
+        ), lines[feed]
+    assert "campaigns" not in lines  # a feed without drops says nothing
+    assert len(at.dataframe[0].value) > 0  # the usable rows are all shown
+
+
+def test_drilldown_says_nothing_of_drops_when_every_row_was_usable(
+    tenant: RunningSimulator,
+) -> None:
+    at = open_page("drilldown", window="today")
+    assert not at.exception
+    assert drilldown.DROPS_LABEL not in [e.label for e in at.expander]
 
 
 # --- the rules (no app) -----------------------------------------------------------------------

@@ -420,6 +420,15 @@ def csv_bytes(table: Table) -> bytes:
 # --- rows the tenant sent that we could not use ------------------------------------------------
 
 
+# The live feeds whose drops the drill-down lists, after its own query's ("these results").
+DROP_FEEDS = ("campaigns", "agents", "activities", "voicemail", "transfers")
+DROPS_LABEL = "Rows the tenant sent that could not be used"
+DROPS_NOTE = (
+    "Left out of the tables and tiles, counted by reason (the activity feeds since midnight). "
+    "Everything else the tenant sent is shown as usual."
+)
+
+
 def drops_lines(drops: Mapping[str, Drops | None]) -> list[str]:
     """One line per feed that dropped rows (feeds without drops say nothing), by our own reason
     texts, most common first: ``activities: dropped 3 rows (no activityId: 2, not an object: 1)``.
