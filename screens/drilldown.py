@@ -22,13 +22,14 @@ KEYS = {name: f"dd_{name}" for name in dd.PARAMS}
 LOADED = "dd_loaded"  # what the URL said at the last run (this session's filters)
 
 
+def _url() -> dict[str, str | None]:
+    return {name: st.query_params.get(name) for name in dd.PARAMS}
+
+
 def _load_from_url() -> tuple[str, ...]:
     """Seed the widgets from the URL (or this session's filters); notes on ignored values."""
-    state = dd.url_state(
-        {name: st.query_params.get(name) for name in dd.PARAMS},
-        st.session_state.get(LOADED),
-        all(key in st.session_state for key in KEYS.values()),
-    )
+    widgets_present = all(key in st.session_state for key in KEYS.values())
+    state = dd.url_state(_url(), st.session_state.get(LOADED), widgets_present)
     if state.reseed:
         for name, value in state.widget_values.items():
             st.session_state[KEYS[name]] = value
@@ -37,7 +38,7 @@ def _load_from_url() -> tuple[str, ...]:
 
 
 def _write_url(filters: dd.DrillFilters) -> None:
-    write = dd.url_write(filters, {name: st.query_params.get(name) for name in dd.PARAMS})
+    write = dd.url_write(filters, _url())
     if write.changed:
         st.query_params.from_dict(write.params)
     st.session_state[LOADED] = write.remember  # so the next run does not reseed from it
@@ -87,31 +88,17 @@ def drilldown() -> None:
         st.caption(plain(note))
     _write_url(filters)
 
-    since, until = dd.window_bounds(filters.window, ctx.live.now(), ctx.tz)
-    result = ctx.live.query_activities(
-        campaign_id=filters.campaign,
-        agent_id=filters.agent,
-        lead_id=filters.lead,
-        since=since,
-        until=until,
-        activity_type=filters.type,
-    )
+    result = ctx.live.query_activities(**dd.activity_query(filters, ctx.live.now(), ctx.tz))
     tiles.render_freshness(result, ctx.tz)
     if result.state != "error" and campaigns.state == "error":
         st.error(plain(dd.tenant_failing_note(campaigns.error)), icon="⚠️")
     rows = dd.newest_activities(result.frame)
     table = dd.activities_table(rows, ctx.tz)
+    chart = charts.count_bar_chart(
+        rows, title=dd.CHART_TITLE, empty_message=dd.NO_MATCH, uirevision="dd-campaigns"
+    )
     st.plotly_chart(
-        charts.count_bar_chart(
-            rows,
-            title="Activities per campaign (click a bar to filter)",
-            empty_message="No activities match these filters",
-            uirevision="dd-campaigns",
-        ),
-        width="stretch",
-        key="dd_chart",
-        on_select=_on_chart_select,
-        selection_mode="points",
+        chart, width="stretch", key="dd_chart", on_select=_on_chart_select, selection_mode="points"
     )
     st.caption(plain(dd.shown_caption(len(table), len(result.frame), words["times"])))
     strange = dd.unknown_types_note(dd.unknown_types(rows))

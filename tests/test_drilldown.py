@@ -384,6 +384,19 @@ def test_time_windows_end_now_and_today_starts_at_local_midnight() -> None:
     assert since == datetime(2026, 3, 12, tzinfo=ZoneInfo("Australia/Sydney"))
 
 
+def test_a_view_asks_for_its_filters_and_its_window() -> None:
+    now = datetime(2026, 3, 12, 3, 30, tzinfo=UTC)
+    filters = drilldown.DrillFilters(campaign=3, agent=7, lead=42, window="15m", type="x.y")
+    assert drilldown.activity_query(filters, now, "UTC") == {
+        "campaign_id": 3,
+        "agent_id": 7,
+        "lead_id": 42,
+        "since": now - timedelta(minutes=15),
+        "until": None,
+        "activity_type": "x.y",
+    }
+
+
 def test_filter_choices_list_all_then_names_then_an_unknown_current_id() -> None:
     names = {2: "Support", 1: "Sales"}
     assert drilldown.filter_options(None, names) == [None, 1, 2]

@@ -170,6 +170,19 @@ def window_bounds(window: str, now: datetime, tz: str) -> tuple[datetime, dateti
     return local.replace(hour=0, minute=0, second=0, microsecond=0), None
 
 
+def activity_query(filters: DrillFilters, now: datetime, tz: str) -> dict[str, Any]:
+    """The view as the question it asks (keyword arguments of `LiveData.query_activities`)."""
+    since, until = window_bounds(filters.window, now, tz)
+    return {
+        "campaign_id": filters.campaign,
+        "agent_id": filters.agent,
+        "lead_id": filters.lead,
+        "since": since,
+        "until": until,
+        "activity_type": filters.type,
+    }
+
+
 def campaign_from_selection(points: Iterable[Mapping[str, Any]]) -> int | None:
     """The campaign id of a clicked bar (its ``customdata``), or None."""
     for point in points:
@@ -245,6 +258,10 @@ def raw_of_selected(rows: pd.DataFrame, selected: Sequence[int]) -> object | Non
         return None
     raw = rows["raw"].iloc[selected[0]]
     return {} if is_missing(raw) else raw
+
+
+CHART_TITLE = "Activities per campaign (click a bar to filter)"
+NO_MATCH = "No activities match these filters"
 
 
 def shown_caption(shown: int, matched: int, times: str) -> str:
