@@ -630,10 +630,6 @@ class IpscapeClient:
     def list_activities(self, **filters: Any) -> list[dict[str, Any]]:
         return list(self.iter_activities(**filters))
 
-    def get_activity(self, activity_id: int | str) -> dict[str, Any]:
-        body = self._json("activity_details", {"activityId": activity_id})
-        return self._object("activity_details", body)
-
     def list_campaigns(self) -> list[dict[str, Any]]:
         return [item for page in self._pages("list_campaigns") for item in page]
 
