@@ -5,7 +5,9 @@
 Generates realistic activity items (seeded: inbound calls, outbound dial attempts, a few
 percent transfers and voicemails, the odd unknown type and string-typed number), then times
 activities_frame, voicemail_frame and transfers_frame against the obvious baseline
-(json_normalize + renames + pd.to_datetime) in the same run, best of N. Not part of the tests.
+(json_normalize + renames + pd.to_datetime) in the same run, best of N; then the same for the
+statistics of a large tenant's campaigns and the status of its agents (items / 20 of each).
+Not part of the tests.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from typing import Any
 
 import pandas as pd
 
-from ipscape.frames import activities_frame, transfers_frame, voicemail_frame
+from ipscape.frames import (
+    activities_frame,
+    agents_frame,
+    campaigns_frame,
+    transfers_frame,
+    voicemail_frame,
+)
 
 SYDNEY_SUMMER = timezone(timedelta(hours=11))
 CAMPAIGNS = [(11, "Sales"), (12, "Support"), (13, "Billing"), (21, "Renewals"), (22, "Winback")]
@@ -49,6 +57,34 @@ ACTIVITY_RENAMES = {
     "data.durations.interaction": "interaction_s",
 }
 TIME_COLUMNS = ["created_at", "answered_at", "hangup_at"]
+CAMPAIGN_RENAMES = {
+    "campaignId": "campaign_id",
+    "campaignName": "campaign_name",
+    "estimatedCallWaitingTime": "ewt_s",
+    "maxCallWaitingTime": "max_wait_s",
+    "averageWaitingTime": "avg_wait_s",
+    "callsWaiting": "calls_waiting",
+    "callsReceived": "calls_received",
+    "callsAnswered": "calls_answered",
+    "agents.loggedIn": "agents_logged_in",
+    "agents.available": "agents_available",
+    "agents.busy": "agents_busy",
+    "agents.wrap": "agents_wrap",
+    "agents.paused": "agents_paused",
+    "isActive": "is_active",
+    "timezone": "timezone",
+    "timestamp": "as_of",
+}
+AGENT_RENAMES = {
+    "agentId": "agent_id",
+    "agentFullName": "agent_name",
+    "state": "state",
+    "stateSince": "state_since",
+    "pauseReason.title": "pause_reason",
+    "campaignIds": "campaign_ids",
+}
+AGENT_STATES = ["Available", "Busy", "Wrap", "Paused", "LoggedOut"]
+NOW = datetime(2024, 3, 12, 18, 0, tzinfo=SYDNEY_SUMMER)
 
 
 def stamp(moment: datetime) -> str:
@@ -150,6 +186,55 @@ def generate_items(count: int, seed: int) -> list[dict[str, Any]]:
     return items
 
 
+def generate_campaign_statistics(count: int, seed: int) -> list[dict[str, Any]]:
+    """One statistics answer per campaign, shaped as the API sends them."""
+    rng = random.Random(seed)
+    return [
+        {
+            "campaignId": 10_000 + n,
+            "campaignName": f"Campaign {n}",
+            "estimatedCallWaitingTime": rng.randint(0, 600),
+            "maxCallWaitingTime": rng.randint(0, 900),
+            "averageWaitingTime": rng.random() * 120,
+            "callsWaiting": rng.randint(0, 30),
+            "callsReceived": rng.randint(0, 5000),
+            "callsAbandonedInWorkflow": rng.randint(0, 50),
+            "callsAbandonedInQueue": rng.randint(0, 200),
+            "callsAnswered": rng.randint(0, 4500),
+            "agents": {
+                "loggedIn": rng.randint(0, 40),
+                "available": rng.randint(0, 10),
+                "busy": rng.randint(0, 25),
+                "wrap": rng.randint(0, 5),
+                "paused": rng.randint(0, 5),
+            },
+            "isActive": True,
+            "timestamp": stamp(NOW - timedelta(seconds=rng.randint(0, 30))),
+            "timezone": "Australia/Sydney",
+        }
+        for n in range(count)
+    ]
+
+
+def generate_agent_status(count: int, seed: int) -> list[dict[str, Any]]:
+    """One agent-status item per agent, shaped as the API sends them."""
+    rng = random.Random(seed)
+    items = []
+    for n in range(count):
+        state = rng.choice(AGENT_STATES)
+        items.append(
+            {
+                "agentId": 200 + n,
+                "agentFullName": f"Agent {n}",
+                "state": state,
+                "stateSince": stamp(NOW - timedelta(seconds=rng.randint(0, 7200))),
+                "pauseReason": {"id": 2, "title": "Lunch"} if state == "Paused" else None,
+                "campaignIds": rng.sample(range(10_000, 10_050), rng.randint(0, 3)),
+            }
+        )
+    return items
+
+
 def _parse_times(frame: pd.DataFrame, columns: list[str]) -> None:
     for column in columns:
         frame[column] = pd.to_datetime(frame[column], format="ISO8601", utc=True, errors="coerce")
@@ -218,6 +303,22 @@ def baseline_transfers(items: list[dict[str, Any]]) -> pd.DataFrame:
     return result
 
 
+def baseline_campaigns(stats: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.json_normalize(stats).rename(columns=CAMPAIGN_RENAMES)
+    frame["calls_abandoned"] = frame["callsAbandonedInWorkflow"] + frame["callsAbandonedInQueue"]
+    frame = frame[[*CAMPAIGN_RENAMES.values(), "calls_abandoned"]].copy()
+    _parse_times(frame, ["as_of"])
+    return frame
+
+
+def baseline_agents(items: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.json_normalize(items).rename(columns=AGENT_RENAMES)
+    frame = frame[[c for c in AGENT_RENAMES.values() if c in frame.columns]].copy()
+    _parse_times(frame, ["state_since"])
+    frame["time_in_state_s"] = (NOW - frame["state_since"]).dt.total_seconds().clip(lower=0)
+    return frame
+
+
 def best_of(function: Callable[[], object], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -235,18 +336,29 @@ def main() -> None:
     args = parser.parse_args()
 
     items = generate_items(args.items, args.seed)
-    print(f"{len(items):,} activity items, best of {args.repeat} (seed {args.seed})")
-    pairs = [
-        ("activities_frame", activities_frame, baseline_activities),
-        ("voicemail_frame", voicemail_frame, baseline_voicemail),
-        ("transfers_frame", transfers_frame, baseline_transfers),
+    stats = generate_campaign_statistics(max(1, args.items // 20), args.seed)
+    agents = generate_agent_status(max(1, args.items // 20), args.seed)
+    print(
+        f"{len(items):,} activity items, {len(stats):,} campaigns, {len(agents):,} agents, "
+        f"best of {args.repeat} (seed {args.seed})"
+    )
+    pairs: list[tuple[str, Callable[[], pd.DataFrame], Callable[[], pd.DataFrame]]] = [
+        ("activities_frame", lambda: activities_frame(items), lambda: baseline_activities(items)),
+        ("voicemail_frame", lambda: voicemail_frame(items), lambda: baseline_voicemail(items)),
+        ("transfers_frame", lambda: transfers_frame(items), lambda: baseline_transfers(items)),
+        (
+            "campaigns_frame",
+            lambda: campaigns_frame(stats, as_of=NOW),
+            lambda: baseline_campaigns(stats),
+        ),
+        ("agents_frame", lambda: agents_frame(agents, now=NOW), lambda: baseline_agents(agents)),
     ]
     for name, ours, baseline in pairs:
-        rows = len(ours(items))
-        ours_s = best_of(lambda ours=ours: ours(items), args.repeat)
-        base_s = best_of(lambda baseline=baseline: baseline(items), args.repeat)
+        rows = len(ours())
+        ours_s = best_of(ours, args.repeat)
+        base_s = best_of(baseline, args.repeat)
         print(
-            f"{name}: {ours_s:.2f} s vs json_normalize baseline {base_s:.2f} s"
+            f"{name}: {ours_s:.3f} s vs json_normalize baseline {base_s:.3f} s"
             f" -> {base_s / ours_s:.1f}x faster ({rows:,} rows)"
         )
 
