@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from ipscape.presentation import aggregates, formats, tables
+from ipscape.presentation import aggregates, tables
+from ipscape.presentation.headlines import headlines
 from ipscape.presentation.levels import UNKNOWN
 from ipscape.presentation.text import plain
 from ui import auth, layout, tiles
@@ -18,58 +19,23 @@ thresholds = ctx.config.thresholds
 def live_overview() -> None:
     campaigns, agents, voicemail = ctx.live.campaigns(), ctx.live.agents(), ctx.live.voicemail()
     k = aggregates.kpis(
-        campaigns.frame if campaigns.has_data else None,
-        agents.frame if agents.has_data and not agents.unavailable else None,
-        voicemail.frame if voicemail.has_data else None,
+        aggregates.usable(campaigns),
+        aggregates.usable(agents),
+        aggregates.usable(voicemail),
         campaigns.taken_at,
     )
     memory = tiles.level_memory()
-    cols = st.columns(5)
-    with cols[0]:
-        tiles.tile(
-            "Calls waiting",
-            formats.count(k.waiting),
-            help=words["calls_waiting"],
-            level=memory.update(("calls_waiting", "all"), k.waiting, thresholds.calls_waiting),
-            snapshot=campaigns,
-        )
-    with cols[1]:
-        tiles.tile(
-            "Longest wait",
-            formats.duration(k.longest_wait_s),
-            help=words["longest_wait"],
-            level=memory.update(
-                ("longest_wait_s", "all"), k.longest_wait_s, thresholds.longest_wait_s
-            ),
-            snapshot=campaigns,
-        )
-    with cols[2]:
-        tiles.tile(
-            "Max EWT",
-            formats.duration(k.max_ewt_s),
-            help=words["ewt"],
-            level=memory.update(("ewt_s", "all"), k.max_ewt_s, thresholds.ewt_s),
-            snapshot=campaigns,
-        )
-    with cols[3]:
-        tiles.tile(
-            "Agents free / logged in",
-            f"{formats.count(k.agents_free)} / {formats.count(k.agents_logged_in)}",
-            help=f"{words['agents_available']} {words['agents_logged_in']}",
-            snapshot=agents,
-        )
-    with cols[4]:
-        tiles.tile(
-            "Voicemail waiting",
-            formats.count(k.voicemail),
-            help=f"{words['voicemail']} Oldest: {formats.duration(k.oldest_voicemail_s)}.",
-            level=memory.update(
-                ("voicemail_age_s", "all"), k.oldest_voicemail_s, thresholds.voicemail_age_s
+    snapshots = {"campaigns": campaigns, "agents": agents, "voicemail": voicemail}
+    for col, headline in zip(st.columns(5), headlines(k, thresholds, memory), strict=True):
+        with col:
+            explained = " ".join(words[key] for key in headline.help_keys)
+            tiles.tile(
+                headline.label,
+                headline.value,
+                help=f"{explained} {headline.detail}" if headline.detail else explained,
+                level=headline.level,
+                snapshot=snapshots[headline.feed],
             )
-            if k.voicemail
-            else None,
-            snapshot=voicemail,
-        )
     tiles.render_freshness(campaigns, ctx.tz)
     coverage = ctx.live.campaign_coverage()
     if coverage is not None and coverage.text():

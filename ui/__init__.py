@@ -1,5 +1,5 @@
-"""Streamlit-side helpers of the dashboard: process-wide resources, page frame, tiles, views.
+"""The Streamlit side of the dashboard: server lifecycle, process-wide resources, page registry,
+access, and the few helpers that lay presentation models out as Streamlit elements.
 
-`ipscape/` never imports streamlit; this package is where the two meet. `ui.views` is plain
-pandas (tests import it without a running app); the other modules render.
+`ipscape/` never imports Streamlit; what a screen shows is decided in ipscape/presentation/.
 """

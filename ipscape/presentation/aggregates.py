@@ -17,6 +17,7 @@ import pandas as pd
 from ipscape.config import Thresholds
 from ipscape.presentation.formats import age_seconds, is_missing, text
 from ipscape.presentation.levels import Level, LevelMemory
+from ipscape.snapshots import Snapshot
 from ipscape.states import grouped_states, state_counts
 
 MAX_TIME_BUCKETS = 200
@@ -45,6 +46,14 @@ def local_naive(series: pd.Series, tz: str) -> pd.Series:
     """Timestamps as naive wall-clock times in ``tz`` (what a chart's time axis shows)."""
     times = pd.to_datetime(series, utc=True)
     return times.dt.tz_convert(tz).dt.tz_localize(None)
+
+
+def usable(snapshot: Snapshot) -> pd.DataFrame | None:
+    """A snapshot's frame, or None when it holds no data to count: never fetched, or (agents)
+    the tenant's per-agent status is unavailable and campaign counts must stand in."""
+    if not snapshot.has_data or snapshot.unavailable:
+        return None
+    return snapshot.frame
 
 
 def campaign_names(campaigns: pd.DataFrame) -> dict[Any, str]:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ipscape.frames import KNOWN_ACTIVITY_TYPES, Drops
 from ipscape.presentation.formats import counts, is_missing, local_times, seconds, text, texts
-from ipscape.presentation.tables import Column, Table, _table
+from ipscape.presentation.tables import Column, Table, table_of
 
 # --- filters and their URL form ------------------------------------------------------------
 
@@ -338,7 +338,7 @@ def _phones(indexes: pd.Series) -> pd.Series:
 def activities_table(activities: pd.DataFrame, tz: str) -> Table:
     """The drill-down rows as shown (and exported): every type kept, unknown ones included."""
     if activities.empty:
-        return _table(None, ACTIVITY_COLUMNS)
+        return table_of(None, ACTIVITY_COLUMNS)
     frame = sort_activities(activities)
     data = {
         "Activity": texts(frame["activity_id"]).array,
@@ -353,13 +353,13 @@ def activities_table(activities: pd.DataFrame, tz: str) -> Table:
         "Queue": seconds(frame["queue_s"]).array,
         "Talk": seconds(frame["talk_s"]).array,
     }
-    return _table(data, ACTIVITY_COLUMNS)
+    return table_of(data, ACTIVITY_COLUMNS)
 
 
 def dial_summary(attempts: pd.DataFrame) -> Table:
     """Per phone number of a lead: attempts and the latest status."""
     if attempts.empty:
-        return _table(None, DIAL_SUMMARY_COLUMNS)
+        return table_of(None, DIAL_SUMMARY_COLUMNS)
     frame = attempts.sort_values("created_at", na_position="first", kind="stable")
     rows = []
     for slot, group in frame.groupby(_phones(frame["phone_index"]), dropna=False, sort=True):
@@ -374,12 +374,12 @@ def dial_summary(attempts: pd.DataFrame) -> Table:
         "Attempts": counts(pd.Series(tries)).array,
         "Last status": texts(pd.Series(status, dtype=object)).array,
     }
-    return _table(data, DIAL_SUMMARY_COLUMNS)
+    return table_of(data, DIAL_SUMMARY_COLUMNS)
 
 
 def dial_attempts_table(attempts: pd.DataFrame, tz: str) -> Table:
     if attempts.empty:
-        return _table(None, DIAL_ATTEMPT_COLUMNS)
+        return table_of(None, DIAL_ATTEMPT_COLUMNS)
     frame = attempts.sort_values("created_at", na_position="last", kind="stable")
     data = {
         "Attempt": texts(frame["attempt_id"]).array,
@@ -389,7 +389,7 @@ def dial_attempts_table(attempts: pd.DataFrame, tz: str) -> Table:
         "Dialled": local_times(frame["created_at"], tz).array,
         "Dial time": seconds(frame["dial_s"]).array,
     }
-    return _table(data, DIAL_ATTEMPT_COLUMNS)
+    return table_of(data, DIAL_ATTEMPT_COLUMNS)
 
 
 # --- the CSV export ----------------------------------------------------------------------------

@@ -72,12 +72,13 @@ def badge(level: Level) -> str:
     return "--" if level is UNKNOWN else level.badge
 
 
-def _table(
+def table_of(
     data: Mapping[str, Any] | None,
     columns: Sequence[Column],
     levels: Iterable[Level] = (),
     hidden: Sequence[str] = (),
 ) -> Table:
+    """A `Table` of ``data`` (column name -> values; None for an empty table with its columns)."""
     names = [c.name for c in columns]
     frame = pd.DataFrame(data, columns=names) if data is not None else pd.DataFrame(columns=names)
     return Table(frame.reset_index(drop=True), tuple(columns), tuple(levels), tuple(hidden))
@@ -99,7 +100,7 @@ OVERVIEW_COLUMNS = (
 def overview_table(campaigns: pd.DataFrame, levels: Mapping[Any, Mapping[str, Level]]) -> Table:
     """One row per campaign, worst status first, then longest EWT, then longest wait."""
     if campaigns.empty:
-        return _table(None, OVERVIEW_COLUMNS)
+        return table_of(None, OVERVIEW_COLUMNS)
     status = [worst(levels.get(cid, {}).values()) for cid in campaigns["campaign_id"]]
     order = (
         pd.DataFrame(
@@ -125,7 +126,7 @@ def overview_table(campaigns: pd.DataFrame, levels: Mapping[Any, Mapping[str, Le
         "Abandoned": counts(rows["calls_abandoned"]).array,
         "Agents free": counts(rows["agents_available"]).array,
     }
-    return _table(data, OVERVIEW_COLUMNS, shown)
+    return table_of(data, OVERVIEW_COLUMNS, shown)
 
 
 # --- agents ------------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def agent_table(
     The time-in-state threshold is the global one, or a campaign's own when filtering by it.
     """
     if agents.empty:
-        return _table(None, AGENT_COLUMNS)
+        return table_of(None, AGENT_COLUMNS)
     frame = agents
     wanted = set(states)
     if wanted:
@@ -191,7 +192,7 @@ def agent_table(
             ", ".join(names.get(c, f"#{c}") for c in (ids or ())) for ids in frame["campaign_ids"]
         ],
     }
-    return _table(data, AGENT_COLUMNS, levels)
+    return table_of(data, AGENT_COLUMNS, levels)
 
 
 CAMPAIGN_AGENT_COLUMNS = {
@@ -211,12 +212,12 @@ def campaign_agent_counts(campaigns: pd.DataFrame) -> Table:
         for col, label in CAMPAIGN_AGENT_COLUMNS.items()
     ]
     if campaigns.empty:
-        return _table(None, columns)
+        return table_of(None, columns)
     data = {
         label: (texts if col == "campaign_name" else counts)(campaigns[col]).array
         for col, label in CAMPAIGN_AGENT_COLUMNS.items()
     }
-    return _table(data, columns)
+    return table_of(data, columns)
 
 
 # --- voicemail ---------------------------------------------------------------------------------
@@ -234,7 +235,7 @@ VOICEMAIL_COLUMNS = (
 def voicemail_table(voicemail: pd.DataFrame, tz: str, now: datetime) -> Table:
     """Waiting voicemail, oldest first; the hidden media id lets the page play one."""
     if voicemail.empty:
-        return _table(None, VOICEMAIL_COLUMNS, hidden=("media_id",))
+        return table_of(None, VOICEMAIL_COLUMNS, hidden=("media_id",))
     frame = voicemail.sort_values("received_at", na_position="last")
     data = {
         "Received": local_times(frame["received_at"], tz).array,
@@ -244,7 +245,7 @@ def voicemail_table(voicemail: pd.DataFrame, tz: str, now: datetime) -> Table:
         "Duration": seconds(frame["duration_s"]).array,
         "media_id": texts(frame["media_id"]).array,
     }
-    return _table(data, VOICEMAIL_COLUMNS, hidden=("media_id",))
+    return table_of(data, VOICEMAIL_COLUMNS, hidden=("media_id",))
 
 
 def voicemail_choices(voicemail: pd.DataFrame, tz: str) -> dict[str, str]:
@@ -278,7 +279,7 @@ TRANSFER_COLUMNS = (
 def transfers_table(transfers: pd.DataFrame, tz: str) -> Table:
     """Today's transfers, newest first."""
     if transfers.empty:
-        return _table(None, TRANSFER_COLUMNS)
+        return table_of(None, TRANSFER_COLUMNS)
     frame = transfers.sort_values("transferred_at", ascending=False, na_position="last")
     data = {
         "Transferred": local_times(frame["transferred_at"], tz).array,
@@ -288,4 +289,4 @@ def transfers_table(transfers: pd.DataFrame, tz: str) -> Table:
         "To campaign": texts(frame["to_campaign"]).array,
         "Talk": seconds(frame["talk_s"]).array,
     }
-    return _table(data, TRANSFER_COLUMNS)
+    return table_of(data, TRANSFER_COLUMNS)
