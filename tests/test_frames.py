@@ -683,3 +683,97 @@ def test_builders_do_not_modify_their_input() -> None:
 def test_drop_reason_constants_match_the_counted_reasons() -> None:
     assert frames.NOT_A_LIST == "not a list"
     assert frames.NO_ACTIVITY_ID == "no activityId"
+
+
+# ------------------------------------------------------------------------- typed results
+
+
+def build_result(feed: str, items: object) -> frames.FrameResult:
+    if feed == "agents":
+        return frames.agents_result(items, now=NOW)  # type: ignore[arg-type]
+    return frames.FEED_RESULTS[feed](items)
+
+
+@pytest.mark.parametrize("feed", list(FEED_COLUMNS))
+def test_every_feed_has_a_result_builder_whose_frame_is_the_frame_builders(feed: str) -> None:
+    items = load("campaign_statistics.json") if feed == "campaigns" else activity_items()
+    if feed == "agents":
+        items = load("agent_status_page.json")["items"]
+    items = [*items, "not an object"]
+    result = build_result(feed, items)
+    pd.testing.assert_frame_equal(result.frame, build(feed, items))
+    assert result.drops == frames.Drops({frames.NOT_AN_OBJECT: 1})
+    assert result.unavailable is None
+
+
+def test_drops_count_rows_by_reason_and_add_up() -> None:
+    drops = frames.Drops({frames.NO_CAMPAIGN_ID: 2, frames.NOT_AN_OBJECT: 1, "unused": 0})
+    assert drops.total == 3 and drops
+    assert drops.counts == {"no campaignId": 2, "not an object": 1}  # no zero counts
+    assert not frames.NO_DROPS and frames.NO_DROPS.total == 0
+    assert drops.merged(frames.NO_DROPS) == drops == frames.NO_DROPS.merged(drops)
+    assert drops.merged(frames.Drops({"no campaignId": 1})).counts == {
+        "no campaignId": 3,
+        "not an object": 1,
+    }
+
+
+def test_drops_read_as_a_line_for_the_log_most_common_reason_first() -> None:
+    drops = frames.Drops({frames.NOT_AN_OBJECT: 1, frames.NO_CAMPAIGN_ID: 2})
+    assert drops.text() == "dropped 3 rows (no campaignId: 2, not an object: 1)"
+    assert frames.Drops({frames.NO_AGENT_ID: 1}).text() == "dropped 1 row (no agentId: 1)"
+
+
+@pytest.mark.parametrize("stored", [None, [], {"a": "2", "b": True, "c": -1, "d": 2.0}])
+def test_stored_drops_that_are_not_counts_read_as_none(stored: object) -> None:
+    assert frames.Drops.read(stored) == frames.NO_DROPS
+
+
+def test_a_result_writes_the_attrs_that_untyped_readers_still_use() -> None:
+    result = frames.frame_result(pd.DataFrame(), frames.Drops({"x": 1}), "no agent status")
+    assert result.frame.attrs == {"dropped": {"x": 1}, "unavailable": "no agent status"}
+    assert dropped(result.frame) == {"x": 1}
+    assert frames.as_result(result) is result
+    bare = frames.as_result(pd.DataFrame())
+    assert not bare.drops and bare.unavailable is None
+
+
+def test_a_campaign_listing_gives_its_active_campaigns_once_each_in_order() -> None:
+    listing = [
+        {"campaignId": 12, "isActive": True},
+        {"campaignId": "11"},
+        {"campaignId": 13, "isActive": False},
+        {"campaignId": 12},
+        {"campaignId": True},
+        {"campaignId": 1.5},
+        {"campaignName": "no id"},
+        "not an object",
+    ]
+    assert frames.active_campaign_ids(listing) == [12, 11]
+
+
+@pytest.mark.parametrize(
+    ("created", "expected"),
+    [
+        ("2024-03-12T10:42:00+1100", datetime(2024, 3, 11, 23, 42, tzinfo=UTC)),
+        ("2024-03-11 23:42:00", datetime(2024, 3, 11, 23, 42, tzinfo=UTC)),
+        ("garbage", None),
+        (None, None),
+        (12, None),
+    ],
+)
+def test_an_activitys_creation_time_is_read_from_the_item(created: object, expected) -> None:
+    when = frames.activity_created_at(activity(1, timestamps={"created": created}))
+    assert when == expected
+
+
+@pytest.mark.parametrize("item", ["x", {"type": "call.inbound"}, {"data": {"timestamps": 1}}])
+def test_an_item_that_does_not_say_when_it_was_created_has_no_creation_time(item) -> None:
+    assert frames.activity_created_at(item) is None
+
+
+def test_the_public_names_are_declared_and_importable() -> None:
+    assert len(set(frames.__all__)) == len(frames.__all__)
+    for name in frames.__all__:
+        assert getattr(frames, name) is not None
+    assert not [name for name in frames.__all__ if name.startswith("_")]
