@@ -244,7 +244,7 @@ ROUTES = {
     **{
         f"/{screen.url_path}": (APP, screen.script, {"window": "today"})
         for screen in SCREENS
-        if screen.kind == "page" and screen.url_path
+        if screen.kind == "page" and not screen.home
     },
     "/agents?kiosk=1": (APP, "screens/agents.py", {"kiosk": "1"}),
     "/wall?kiosk=1": (APP, None, {"kiosk": "1", "rotate": "0"}),

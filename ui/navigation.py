@@ -24,8 +24,9 @@ class Screen:
     script: str  # relative to the repository root
     title: str
     icon: str
-    url_path: str  # "" for the default page, which answers "/"
+    url_path: str
     kind: PageKind = "page"
+    home: bool = False  # the page at "/" (except on a kiosk, whose home is the wall)
 
     @property
     def path(self) -> Path:
@@ -33,7 +34,7 @@ class Screen:
 
 
 SCREENS: tuple[Screen, ...] = (
-    Screen("screens/overview.py", "Overview", "🏠", ""),
+    Screen("screens/overview.py", "Overview", "🏠", "overview", home=True),
     Screen("screens/wait_times.py", "Wait times", "⏱️", "wait-times"),
     Screen("screens/agents.py", "Agents", "🎧", "agents"),
     Screen("screens/voicemail.py", "Voicemail", "📨", "voicemail"),
@@ -42,8 +43,8 @@ SCREENS: tuple[Screen, ...] = (
     Screen("screens/wall.py", "Wall", "📺", "wall", kind="wall"),
 )
 
-# The kiosk wall also answers "/": a default page's url_path is "" (so a default /wall would be
-# "Page not found"), hence a second registration of the wall under its own path.
+# The default page answers "/" only (its url_path is ""), so a default wall would make /wall
+# "Page not found": the kiosk wall is registered twice, as the default and under its own path.
 KIOSK_HOME = "wall-home"
 
 
@@ -51,7 +52,7 @@ def pages(*, kiosk: bool) -> dict[st.Page, PageKind]:
     """The ``st.Page`` objects of one run, each with the access it needs."""
     built: dict[st.Page, PageKind] = {}
     for screen in SCREENS:
-        default = screen.url_path == "" and not kiosk
+        default = screen.home and not kiosk
         page = st.Page(
             screen.script,
             title=screen.title,
