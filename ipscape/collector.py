@@ -5,7 +5,7 @@ follows its schedule, not the number of viewers (docs/architecture.md, "The coll
 belongs to the server process, not to a viewer: the dashboard starts it at boot and stops it at
 shutdown (ui/server.py), and it polls whether 0 or 500 viewers are connected. Each result is
 published to the snapshot store (ipscape/snapshots.py) that pages read, and appended to the
-history store (ipscape/history.py) on the refresh path, so history has no holes when nobody
+history store (ipscape/history/) on the refresh path, so history has no holes when nobody
 watches.
 
 Feeds: ``campaigns`` (statistics per campaign, under the request budget's rotation), ``agents``
