@@ -84,7 +84,7 @@ def _created_before(item: Mapping[str, Any], moment: datetime) -> bool:
     return created is not None and created < moment
 
 
-def _after(item: Mapping[str, Any], moment: datetime) -> bool:
+def _created_after(item: Mapping[str, Any], moment: datetime) -> bool:
     created = frames.activity_created_at(item)
     return created is not None and created > moment
 
@@ -340,16 +340,16 @@ def _sorted_out(
     arrivals = [
         item
         for item in future.values()
-        if not _after(item, horizon) and not _created_before(item, midnight)
+        if not _created_after(item, horizon) and not _created_before(item, midnight)
     ]
-    future = {key: item for key, item in future.items() if _after(item, horizon)}
+    future = {key: item for key, item in future.items() if _created_after(item, horizon)}
     latest: dict[int, Any] = {}
     unusable: list[Any] = []
     for item in [*arrivals, *fresh]:
         key = frames.activity_id(item)
         if key is None:
             unusable.append(item)
-        elif _after(item, horizon):
+        elif _created_after(item, horizon):
             future.pop(key, None)
             future[key] = item
         else:
