@@ -65,7 +65,7 @@ def feed_intervals(poll: PollConfig) -> dict[str, float]:
     return {feed: float(getattr(poll, f"{source}_s")) for feed, source in FEED_SOURCES.items()}
 
 
-def log_drops(feed: str, drops: Drops) -> None:
+def _log_drops(feed: str, drops: Drops) -> None:
     """One warning when a refresh of ``feed`` dropped records, with the counts by reason."""
     if drops:
         log.warning("%s: %s", feed, drops.text())
@@ -144,12 +144,12 @@ class Collector:
 
     def _fetch_campaigns(self) -> FrameResult:
         result = self.campaign_rotation.fetch(now=self._now())
-        log_drops("campaigns", result.drops)
+        _log_drops("campaigns", result.drops)
         return result
 
     def _fetch_agents(self) -> FrameResult:
         result = feeds.fetch_agents_result(self.client, now=self._now())
-        log_drops("agents", result.drops)
+        _log_drops("agents", result.drops)
         return result
 
     def _fetch_activities(self) -> FrameResult:
@@ -167,7 +167,7 @@ class Collector:
 
     def _fetched(self, update: ActivityUpdate) -> None:
         for feed, drops in update.fetch_drops.items():
-            log_drops(feed, drops)
+            _log_drops(feed, drops)
         self._append_activities(update.changed)
 
     def _append_activities(self, changed: pd.DataFrame) -> None:
@@ -394,5 +394,4 @@ __all__: Sequence[str] = (
     "LeasedCollector",
     "empty_frame",
     "feed_intervals",
-    "log_drops",
 )
