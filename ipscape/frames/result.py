@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import pandas as pd
 
@@ -42,7 +41,7 @@ class Drops:
 
     def __post_init__(self) -> None:
         kept = {str(reason): int(n) for reason, n in self.counts.items() if _is_count(n)}
-        object.__setattr__(self, "counts", MappingProxyType(kept))
+        object.__setattr__(self, "counts", kept)
 
     @classmethod
     def read(cls, value: object) -> Drops:
