@@ -32,5 +32,5 @@ def audio_player_html(data: bytes) -> str:
     return f'<audio controls preload="auto" src="{source}"></audio>'
 
 
-def play(data: bytes) -> None:
-    st.html(audio_player_html(data))
+def play(audio: bytes) -> None:
+    st.html(audio_player_html(audio))
