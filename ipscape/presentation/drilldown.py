@@ -25,10 +25,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from ipscape.feeds import start_of_day
 from ipscape.frames import KNOWN_ACTIVITY_TYPES, Drops
 from ipscape.presentation.formats import counts, is_missing, local_times, seconds, text, texts
 from ipscape.presentation.tables import Column, Table, table_of
@@ -166,8 +166,7 @@ def window_bounds(window: str, now: datetime, tz: str) -> tuple[datetime, dateti
     """(since, until) for a window preset; "today" starts at local midnight in ``tz``."""
     if window in _WINDOW_SPAN:
         return now - _WINDOW_SPAN[window], None
-    local = now.astimezone(ZoneInfo(tz))
-    return local.replace(hour=0, minute=0, second=0, microsecond=0), None
+    return start_of_day(now, tz), None
 
 
 def activity_query(filters: DrillFilters, now: datetime, tz: str) -> dict[str, Any]:
