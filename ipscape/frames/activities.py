@@ -61,7 +61,7 @@ def _activity_datas(
 
 def _has_voicemail(value: object) -> bool | None:
     # Missing means "no voicemail" (outbound calls never carry the field); a wrong type is unknown.
-    if value is None or (type(value) is list and not value):
+    if value is None:
         return False
     if isinstance(value, list):
         return any(isinstance(entry, dict) for entry in value)
@@ -111,7 +111,12 @@ def activities_result(items: Iterable[object]) -> FrameResult:
             "wrap_s": float_array(field(durations, "wrap")),
             "interaction_s": float_array(field(durations, "interaction")),
             "has_voicemail": pd.array(
-                [_has_voicemail(v) for v in field(datas, "voicemailMetadata")], dtype="boolean"
+                [
+                    # The usual cases inline: a call per activity costs more than the test.
+                    False if v is None or (type(v) is list and not v) else _has_voicemail(v)
+                    for v in field(datas, "voicemailMetadata")
+                ],
+                dtype="boolean",
             ),
             "raw": object_array(datas),
         },

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from ipscape.frames.values import NONE, TEXT_KINDS, kinds, object_array
+from ipscape.frames.values import NONE, NULL, TEXT_KINDS, kinds, object_array
 
 _AWARE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _TIMESTAMP_RE = re.compile(
@@ -117,7 +117,7 @@ def timestamp_array(raw: Sequence[object], tz: object = None) -> Any:
     else:
         strings = [v if type(v) is str else None for v in raw]
     values = _ns_values(_to_index(strings, utc=True, fmt=_AWARE_FORMAT))
-    present = ~pd.isna(object_array(strings))
+    present = np.not_equal(object_array(strings), NULL)
     failed = np.flatnonzero(np.isnat(values) & present).tolist()
     if failed:
         zones = [tz[i] for i in failed] if isinstance(tz, list) else [tz] * len(failed)
