@@ -57,8 +57,8 @@ def pages(*, kiosk: bool) -> dict[st.Page, PageKind]:
             screen.script,
             title=screen.title,
             icon=screen.icon,
+            url_path=None if default else screen.url_path,
             default=default,
-            **({} if default else {"url_path": screen.url_path}),
         )
         built[page] = screen.kind
     if kiosk:
