@@ -45,7 +45,16 @@ CHROMIUM_ARGS = (
     "--disable-component-update",
     "--disable-sync",
 )
-SERVER_START_TIMEOUT_S = 60.0
+# Deadlines for a loaded 2-core machine (several test runs and a browser at once): each wait has
+# its own, generous enough that only a real failure reaches it. Waits poll a condition, so a
+# fast machine never waits for them.
+SERVER_START_TIMEOUT_S = 120.0
+# The collector's first publish of every feed after the server is up (``/healthz`` says 200).
+READY_TIMEOUT_S = 120.0
+# A page's first render in a fresh browser tab (Streamlit's bundle, websocket, first script run).
+FIRST_RENDER_MS = 120_000
+# Anything a page waits for after that (a click's rerun, a poll cycle reaching the screen).
+PAGE_WAIT_MS = 90_000
 
 
 def browser_required() -> bool:
@@ -83,13 +92,22 @@ def playwright_sync_api() -> Any:
 
 
 def launch_chromium(playwright: Any, **kwargs: Any) -> Any:
-    """A headless Chromium Browser from a ``sync_playwright()`` handle."""
+    """A headless Chromium Browser from a ``sync_playwright()`` handle. Give its contexts
+    `patient` deadlines: Playwright's own default (30 s) is short for a loaded machine."""
     path = chromium_path()
     if path is None:
         raise RuntimeError("no Chromium installed (apt-get install chromium)")
     return playwright.chromium.launch(
         executable_path=path, args=list(CHROMIUM_ARGS), headless=True, **kwargs
     )
+
+
+def patient(target: Any, timeout_ms: float = PAGE_WAIT_MS) -> Any:
+    """``target`` (a BrowserContext or Page) with ``timeout_ms`` as its default deadline for
+    every action and navigation that is given none of its own."""
+    target.set_default_timeout(timeout_ms)
+    target.set_default_navigation_timeout(FIRST_RENDER_MS)
+    return target
 
 
 def free_port() -> int:
@@ -220,6 +238,26 @@ class StreamlitServer:
             time.sleep(0.25)
         raise TimeoutError(f"streamlit not healthy after {timeout_s:.0f} s; see {self.log_path}")
 
+    def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Until the app's own ``/healthz`` answers 200: every feed has been fetched once, so a
+        page opened now shows data rather than "waiting for the first data"."""
+        deadline = time.monotonic() + timeout_s
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early; see {self.log_path}:\n{self.log()}")
+            try:
+                answer = httpx.get(f"{self.url}/healthz", timeout=5)
+                if answer.status_code == 200:
+                    return
+                last = f"HTTP {answer.status_code}: {answer.text[:300]}"
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(0.25)
+        raise TimeoutError(
+            f"/healthz not 200 after {timeout_s:.0f} s ({last}); see {self.log_path}"
+        )
+
     def stop(self) -> None:
         if self.process is None:
             return
@@ -269,7 +307,8 @@ def running_dashboard(
     token: str = DEMO_TOKEN,
     keys: tuple[str, str] = DEMO_KEYS,
 ) -> Iterator[StreamlitServer]:
-    """Config in ``workdir``, then the dashboard server pointed at ``api_root``; always stopped."""
+    """Config in ``workdir``, then the dashboard server pointed at ``api_root``, yielded once its
+    collector has fetched every feed (the tenant must be healthy at start); always stopped."""
     config = write_dashboard_config(
         workdir / "dashboard.toml", history=workdir / "history.sqlite", extra=extra_config
     )
@@ -277,6 +316,7 @@ def running_dashboard(
     server = StreamlitServer(env, workdir / "streamlit.log")
     try:
         server.start()
+        server.wait_ready()
         yield server
     finally:
         server.stop()

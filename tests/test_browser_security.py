@@ -36,10 +36,13 @@ from ipscape.presentation.text import plain
 from ipscape.simulator import RunningSimulator
 from ipscape.simulator.names import HOSTILE_NAMES
 from tests.browser_support import (
+    FIRST_RENDER_MS,
     NO_CHROMIUM,
+    PAGE_WAIT_MS,
     StreamlitServer,
     chromium_path,
     launch_chromium,
+    patient,
     playwright_sync_api,
     running_dashboard,
 )
@@ -51,10 +54,12 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(chromium_path() is None, reason=NO_CHROMIUM)]
 sync_api = playwright_sync_api()
 
-# Poll intervals cannot go below 8 s: allow a few cycles for data (or an error) to show.
-WITHIN_MS = 30_000
-# After the content is there: time for an injected <img src=x> to fail to load and fire.
-SETTLE_MS = 1_000
+# Every wait is for a condition, each with its own deadline (tests/browser_support.py): a first
+# render of several tabs at once, on a loaded 2-core machine, can take a minute; a change (an
+# error after the tenant's refusal, a poll cycle) reaches the screen within a few 8 s polls.
+WITHIN_MS = PAGE_WAIT_MS
+# Every image of the page has loaded or failed (an injected <img src=x> has fired its onerror).
+IMAGES_SETTLED = "Array.from(document.images).every((image) => image.complete)"
 CAMPAIGNS = 6
 # names.campaign_names puts the first half of the hostile names on campaigns ...
 HOSTILE_CAMPAIGNS = HOSTILE_NAMES[: CAMPAIGNS // 2]
@@ -152,7 +157,7 @@ def wait_for_texts(page: Page, selector: str, texts: set[str] | None = None) -> 
                 return found.size > 0 && texts.every((t) => found.has(t));
             }""",
             arg=[selector, sorted(texts or ())],
-            timeout=WITHIN_MS,
+            timeout=FIRST_RENDER_MS,
         )
 
 
@@ -172,7 +177,7 @@ def assert_no_script_ran(page: Page, dialogs: list[str], where: str) -> None:
 
 
 def open_probed(context: BrowserContext, url: str) -> tuple[Page, list[str]]:
-    page = context.new_page()
+    page = patient(context.new_page())
     dialogs: list[str] = []
 
     def on_dialog(dialog: Any) -> None:
@@ -201,7 +206,7 @@ def test_hostile_names_render_as_text_and_no_script_runs(
             control.evaluate(
                 "document.body.insertAdjacentHTML('beforeend', '<img src=x onerror=alert(1)>')"
             )
-            control.wait_for_function("window.__xss === true", timeout=5_000)
+            control.wait_for_function("window.__xss === true", timeout=WITHIN_MS)
             assert control.evaluate("window.__hostileNodes") == ["<img src=x>"]
             control.close()
             assert not control_dialogs
@@ -250,8 +255,8 @@ def test_hostile_names_render_as_text_and_no_script_runs(
             missing = set(HOSTILE_CAMPAIGNS) - cells(page, grid_cells)
             assert not missing, f"campaign names not in the overview table verbatim: {missing}"
 
-            pages["wall overview"][0].wait_for_timeout(SETTLE_MS)
             for where, (page, dialogs) in pages.items():
+                page.wait_for_function(IMAGES_SETTLED, timeout=WITHIN_MS)
                 assert_no_script_ran(page, dialogs, where)
         finally:
             context.close()
@@ -353,18 +358,21 @@ class Seen:
 def open_all(context: BrowserContext, server: StreamlitServer, seen: Seen) -> dict[str, Page]:
     pages = {}
     for where, path in CANARY_PAGES.items():
-        page = context.new_page()
+        page = patient(context.new_page())
         seen.watch(page)
         page.goto(server.url + path, wait_until="commit")  # all load at once
         pages[where] = page
     return pages
 
 
-def wait_for_text(page: Page, pattern: re.Pattern[str], where: str) -> None:
+def wait_for_text(
+    page: Page, pattern: re.Pattern[str], where: str, timeout_ms: float = FIRST_RENDER_MS
+) -> None:
+    """Until the page shows text matching ``pattern`` (a first render, by default)."""
     try:
-        page.get_by_text(pattern).first.wait_for(timeout=WITHIN_MS)
+        page.get_by_text(pattern).first.wait_for(timeout=timeout_ms)
     except sync_api.TimeoutError:
-        pytest.fail(f"{where}: no text matching {pattern.pattern!r} within {WITHIN_MS} ms")
+        pytest.fail(f"{where}: no text matching {pattern.pattern!r} within {timeout_ms:.0f} ms")
 
 
 def play_first_voicemail(page: Page) -> None:
@@ -521,22 +529,20 @@ def test_markdown_in_vendor_names_fetches_nothing_and_links_nowhere(
         try:
             # The pixel server sees what a browser fetches (else zero requests would prove
             # nothing).
-            control = context.new_page()
+            control = patient(context.new_page())
             control.goto(f"{server.url}/_stcore/health")
             control.evaluate(
                 "(src) => document.body.insertAdjacentHTML('beforeend', `<img src=\"${src}\">`)",
                 f"http://{pixel.host}/control.png",
             )
-            control.wait_for_function(
-                "Array.from(document.images).every((i) => i.complete)", timeout=5_000
-            )
+            control.wait_for_function(IMAGES_SETTLED, timeout=WITHIN_MS)
             assert pixel.requests == ["/control.png"]
             control.close()
             pixel.requests.clear()
 
             pages = {}
             for where, path in MARKDOWN_PAGES.items():
-                page = context.new_page()
+                page = patient(context.new_page())
                 page.goto(server.url + path, wait_until="commit")
                 pages[where] = page
             for where, page in pages.items():
@@ -562,8 +568,8 @@ def test_markdown_in_vendor_names_fetches_nothing_and_links_nowhere(
             audio = pages["voicemail"].locator("audio").first.get_attribute("src") or ""
             assert audio.startswith("data:audio/"), audio[:40]
 
-            pages["overview"].wait_for_timeout(SETTLE_MS)
             for where, page in pages.items():
+                page.wait_for_function(IMAGES_SETTLED, timeout=WITHIN_MS)
                 for frame in page.frames:
                     pointing = frame.evaluate(POINTING_AT, pixel.host)
                     assert not pointing, f"{where}: elements point at the pixel server: {pointing}"

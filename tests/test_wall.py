@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
@@ -20,12 +21,13 @@ from ipscape.client import IpscapeClient
 from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, PollConfig, WallConfig, load_config
 from ipscape.live import LiveData
-from ipscape.settings import settings_from_mapping
-from ipscape.simulator import RunningSimulator
-from ipscape.wall import (
+from ipscape.presentation.levels import ALERT, LEVEL_COLOURS, OK, WARN
+from ipscape.presentation.tables import Column, table_of
+from ipscape.presentation.wall import (
     BOARD_TICK_S,
     MIN_ROTATE_S,
     VIEWS,
+    UrlSwitches,
     WallParams,
     board_tick_s,
     current_view,
@@ -36,10 +38,15 @@ from ipscape.wall import (
     pixel_shift,
     scope_frame,
     token_allowed,
+    url_switches,
     wall_schedule,
 )
+from ipscape.presentation.wall_models import TABLE_ROWS, Tile, tile_freshness, wall_table
+from ipscape.settings import settings_from_mapping
+from ipscape.simulator import RunningSimulator
+from ipscape.snapshots import Snapshot
+from tests.app_support import APP, RUN_TIMEOUT, SCREEN_SCRIPTS
 
-REPO = Path(__file__).resolve().parent.parent
 WALL = WallConfig()
 SYDNEY = "Australia/Sydney"
 
@@ -317,6 +324,111 @@ def test_a_scoped_board_keeps_only_its_campaigns_rows() -> None:
     assert scope_frame("campaigns", campaigns, ()) is campaigns
 
 
+# --- Streamlit's URL switches ---------------------------------------------------------------------
+
+
+def test_a_kiosk_asks_streamlit_for_its_embed_mode_and_every_wall_for_its_theme() -> None:
+    kiosk = url_switches(parse_wall_params({"kiosk": "1", "theme": "light"}, WALL))
+    assert kiosk == UrlSwitches(embed=True, theme_option="light_theme")
+    preview = url_switches(parse_wall_params({}, WALL))
+    assert preview == UrlSwitches(embed=False, theme_option="dark_theme")
+
+
+# --- view models ---------------------------------------------------------------------------------
+
+NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+
+
+def _snapshot(
+    state: str = "fresh", age_s: float | None = 4.0, error: str | None = None
+) -> Snapshot:
+    fetched = None if age_s is None else NOW - timedelta(seconds=age_s)
+    return Snapshot(
+        feed="campaigns",
+        frame=pd.DataFrame(),
+        fetched_at=fetched,
+        state=state,  # type: ignore[arg-type]
+        error=error,
+        error_at=None,
+        interval_s=8,
+        taken_at=NOW,
+    )
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "line"),
+    [
+        (_snapshot(), "updated 4 s ago"),
+        (_snapshot("stale", 45), "STALE 45 s"),
+        (_snapshot("error", 130, "refused"), "NO CONNECTION · data 2 min old"),
+        (_snapshot("error", None, "refused"), "NO CONNECTION"),
+        (_snapshot("empty", None), "waiting for data…"),
+    ],
+)
+def test_a_tile_says_how_old_its_data_is(snapshot: Snapshot, line: str) -> None:
+    assert tile_freshness(snapshot) == line
+
+
+def test_a_tiles_key_carries_its_feed_state_and_level_for_the_css() -> None:
+    assert Tile("waiting", "Waiting", "12", _snapshot("stale"), ALERT).key == (
+        "wall-tile-waiting--stale--alert"
+    )
+    # A number without a threshold has no level at all, not an unknown one.
+    assert Tile("free", "Agents free", "3 / 9", _snapshot()).key == "wall-tile-free--fresh--none"
+    assert Tile("vm", "Voicemail", "2", _snapshot(), detail="Oldest: 4:35.").caption == (
+        "Oldest: 4:35. · updated 4 s ago"
+    )
+
+
+def test_a_wall_table_is_text_in_the_columns_formats_with_levels_beside_its_rows() -> None:
+    columns = (
+        Column("Status"),
+        Column("Agent"),
+        Column("Time", "duration"),
+        Column("Calls", "count"),
+        Column("At", "time"),
+    )
+    at = pd.Timestamp("2026-03-02 15:04:05", tz=SYDNEY)
+    rows = 3 + TABLE_ROWS
+    table = table_of(
+        {
+            "Status": ["ALERT ■", "OK ✓", "WARN ▲"] + ["OK ✓"] * TABLE_ROWS,
+            "Agent": ["*Ann*", None, "Bo"] + ["x"] * TABLE_ROWS,
+            "Time": pd.array([275.0, None, 3725.0] + [1.0] * TABLE_ROWS, dtype="Float64"),
+            "Calls": pd.array([1234, None, 2] + [0] * TABLE_ROWS, dtype="Int64"),
+            "At": [at, pd.NaT, at] + [at] * TABLE_ROWS,
+        },
+        columns,
+        [ALERT, OK, WARN] + [OK] * TABLE_ROWS,
+    )
+    keep = [True, False] + [True] * (rows - 2)
+    shown = wall_table(table, ["Status", "Agent", "Time", "Calls", "At"], SYDNEY, keep=keep)
+    assert shown.rows[:2] == (
+        ("ALERT ■", "*Ann*", "4:35", "1,234", "15:04:05"),
+        ("WARN ▲", "Bo", "1 h 02 m", "2", "15:04:05"),
+    )
+    assert shown.levels[:2] == (ALERT, WARN)
+    assert len(shown.rows) == len(shown.levels) == TABLE_ROWS
+    assert shown.more == rows - 1 - TABLE_ROWS
+    unknown = wall_table(table, ["Agent", "Time", "Calls", "At"], SYDNEY).rows[1]
+    assert unknown == ("--", "--", "--", "--")
+
+
+def test_the_wall_assets_are_filled_in_with_our_own_values_only() -> None:
+    from ui import wall as ui_wall
+
+    for asset in (ui_wall.BOARD_CSS, ui_wall.WATCHDOG_SCRIPT, ui_wall.board_state_css(2, -3, True)):
+        assert "${" not in asset and "$" not in asset
+    for colour in LEVEL_COLOURS.values():
+        assert colour in ui_wall.BOARD_CSS
+    # st.html's sanitiser drops a style element whose text has "<" before a letter or a slash.
+    for name in ("wall.css", "board-state.css"):
+        assert not re.search(r"<[/\w!]", (ui_wall.ASSETS / name).read_text(encoding="utf-8"))
+    assert ui_wall.board_state_css(2, -3, True).count("px") == 2
+    assert f"#{ui_wall.WATCHDOG_ID}" in ui_wall.BOARD_CSS
+    assert f'"{ui_wall.WATCHDOG_ID}"' in ui_wall.WATCHDOG_SCRIPT
+
+
 # --- the page (AppTest) against a simulator ------------------------------------------------------
 
 
@@ -366,10 +478,14 @@ def wall_app(
     ) -> AppTest:
         current["config"] = config or current["config"]
         current["live"] = data or live
-        at = AppTest.from_file(str(REPO / "screens" / "wall.py"), default_timeout=30)
-        for key, value in (query or {}).items():
-            at.query_params[key] = value
-        return at.run()
+        # Through the entry file, as a browser gets it (it checks access, then routes): a
+        # kiosk URL lands on the wall, any other is switched to it as its menu link does.
+        at = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
+        at.query_params.update(query or {})
+        at.run()
+        if (query or {}).get("kiosk") != "1":
+            at.switch_page(SCREEN_SCRIPTS["wall"]).run()
+        return at
 
     try:
         yield run, live, clock, simulator
@@ -394,7 +510,7 @@ def test_the_wall_shows_the_tenants_numbers(wall_app) -> None:  # type: ignore[n
     shown = _metrics(at)
     assert shown["Waiting"] == f"{int(expected['calls_waiting'].sum()):,}"
     agents_free = int((live.agents().frame["state"] == "Available").sum())
-    assert shown["Agents free"].startswith(f"{agents_free}/")
+    assert shown["Agents free"].startswith(f"{agents_free} / ")
     assert any(c.endswith("updated 0 s ago") for c in _captions(at))
     assert "Wall Test" in [m.value for m in at.markdown]
 
@@ -495,7 +611,7 @@ def test_unknown_values_read_as_dashes_not_zero(wall_app) -> None:  # type: igno
     assert not at.exception
     shown = _metrics(at)
     assert shown["Waiting"] == "--" and shown["Longest"] == "--"
-    assert shown["Agents free"] == "--/--"
+    assert shown["Agents free"] == "-- / --"
 
 
 def test_a_wall_with_kiosk_tokens_refuses_a_missing_or_wrong_token(
@@ -520,8 +636,7 @@ def test_the_page_injects_only_constant_markup(wall_app) -> None:  # type: ignor
     run, *_ = wall_app
     at = run({"kiosk": "1", "rotate": "0", "theme": "dark"})
     bodies = [h.proto.body for h in at.get("html")]
-    assert ui_wall.KIOSK_CSS in bodies and ui_wall.BOARD_CSS in bodies
-    assert ui_wall.DARK_CSS in bodies
+    assert ui_wall.BOARD_CSS in bodies
     assert any(ui_wall.WATCHDOG_SCRIPT in b for b in bodies)
     # vendor text never reaches HTML: every body is ours, or our template with ints
     for body in bodies:

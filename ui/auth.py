@@ -32,7 +32,7 @@ from streamlit.errors import StreamlitAuthError
 
 from ipscape.errors import ConfigError
 from ipscape.presentation.text import plain
-from ipscape.wall import token_allowed
+from ipscape.presentation.wall import token_allowed
 from ui import runtime
 from ui.messages import show_config_error
 from ui.navigation import PageKind

@@ -1,10 +1,10 @@
 """The wall display's rules, as pure functions: what the kiosk URL asks for, which view is on
 screen now, whether the room is open, where the board sits (burn-in care) and when the page
-reloads itself.
+reloads itself. The view models (what each view shows) are in `wall_models`.
 
 Everything the wall shows is derived from the URL, the config and the wall clock, never from a
 browser session surviving: a reloaded or reconnected page lands on the same view, the same shift
-and the same brightness as before. No streamlit here.
+and the same brightness as before.
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ def shown(value: str, limit: int = 24) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
-def _first(value: str | Sequence[str]) -> str:
+def _last(value: str | Sequence[str]) -> str:
+    """The last value of a query parameter given more than once (as the browser's URL bar
+    shows the one added last), or its only value."""
     if isinstance(value, str):
         return value
     return value[-1] if value else ""
@@ -78,7 +80,7 @@ def parse_wall_params(params: Mapping[str, str | Sequence[str]], wall: WallConfi
     view), ``token=...`` (checked by `token_allowed`, never echoed).
     """
     notes: list[str] = []
-    raw = {k: _first(v).strip() for k, v in params.items()}
+    raw = {k: _last(v).strip() for k, v in params.items()}
 
     def ignore(key: str, why: str = "") -> None:
         shown_value = "…" if key == "token" else shown(raw.get(key, ""))
@@ -127,9 +129,9 @@ def parse_wall_params(params: Mapping[str, str | Sequence[str]], wall: WallConfi
     theme: Theme = "dark"
     if "theme" in raw:
         value = raw["theme"].lower()
-        if value in THEMES:
-            theme = value  # type: ignore[assignment]
-        else:
+        if value == "light":
+            theme = "light"
+        elif value != "dark":
             ignore("theme", "dark or light")
 
     views = VIEWS
@@ -163,6 +165,29 @@ def parse_wall_params(params: Mapping[str, str | Sequence[str]], wall: WallConfi
         token=token,
         notes=tuple(notes),
     )
+
+
+# Streamlit's own switches for a kiosk, which it reads from the URL once, when the page loads,
+# and refuses to take from a script (st.query_params raises for them): ``embed=true`` leaves out
+# its toolbar, main menu and running indicator and narrows the page padding;
+# ``embed_options=dark_theme|light_theme`` picks the [theme.dark] or [theme.light] section of
+# .streamlit/config.toml for this tab, whatever the viewer's system setting.
+EMBED_PARAM = "embed"
+EMBED_OPTIONS_PARAM = "embed_options"
+THEME_OPTIONS: dict[Theme, str] = {"dark": "dark_theme", "light": "light_theme"}
+
+
+@dataclass(frozen=True)
+class UrlSwitches:
+    """The Streamlit URL switches a wall's page must carry (ui/assets/wall.js adds them)."""
+
+    embed: bool
+    theme_option: str
+
+
+def url_switches(params: WallParams) -> UrlSwitches:
+    """Kiosk chrome off for a kiosk; the theme the wall's URL asks for, kiosk or not."""
+    return UrlSwitches(embed=params.kiosk, theme_option=THEME_OPTIONS[params.theme])
 
 
 def token_allowed(given: str | None, tokens: Sequence[str]) -> bool:
