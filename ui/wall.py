@@ -2,9 +2,9 @@
 
 The page is driven by its URL (``?kiosk=1&rotate=20&campaigns=1,2,5&theme=dark``) and the wall
 clock: the rules are in ipscape/presentation/wall.py, what each view shows in
-ipscape/presentation/wall_models.py; this module only lays them out. Everything that changes
-lives in one fragment that reruns every few seconds (`board_tick_s`) and reads snapshots only,
-never the tenant (docs/architecture.md, "The collector").
+ipscape/presentation/wall_models.py (built by wall_board.py); this module only lays them out.
+Everything that changes lives in one fragment that reruns every few seconds (`board_tick_s`)
+and reads snapshots only, never the tenant (docs/architecture.md, "The collector").
 
 The CSS and JavaScript are files in ui/assets/, read once at import. What is substituted into
 them are numbers and ids of our own; vendor strings (campaign and agent names) only ever reach
@@ -35,7 +35,8 @@ from ipscape.presentation.wall import (
     url_switches,
     wall_schedule,
 )
-from ipscape.presentation.wall_models import Board, Header, ModelCache, Tile, View, WallTable
+from ipscape.presentation.wall_board import Board, ModelCache
+from ipscape.presentation.wall_models import Header, Tile, View, WallTable
 from ui import auth, layout, runtime, tiles
 from ui.messages import show_config_error
 
