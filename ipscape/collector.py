@@ -110,7 +110,7 @@ class Collector:
                 "campaigns",
                 self._scoped("campaigns", self._fetch_campaigns),
                 interval_s=poll.campaigns_s,
-                on_fresh=history.append_campaigns if history is not None else None,
+                on_fresh=self._record_campaigns if history is not None else None,
                 publish=self._publisher("campaigns"),
                 empty_frame=empty_frame("campaigns"),
                 **self.options,
@@ -119,7 +119,7 @@ class Collector:
                 "agents",
                 self._scoped("agents", self._fetch_agents, poll.agents_s),
                 interval_s=poll.agents_s,
-                on_fresh=history.append_agent_states if history is not None else None,
+                on_fresh=self._record_agent_states if history is not None else None,
                 publish=self._publisher("agents"),
                 empty_frame=empty_frame("agents"),
                 **self.options,
@@ -169,6 +169,16 @@ class Collector:
         for feed, drops in update.fetch_drops.items():
             _log_drops(feed, drops)
         self._append_activities(update.changed)
+
+    def _record_campaigns(self, result: FrameResult, at: datetime) -> None:
+        if self.history is not None:
+            self.history.append_campaigns(result.frame, at)
+
+    def _record_agent_states(self, result: FrameResult, at: datetime) -> None:
+        """Agent states for the trend; none while the tenant offers no per-agent status (an
+        empty frame is no agents, which is not what we know)."""
+        if self.history is not None and result.unavailable is None:
+            self.history.append_agent_states(result.frame, at)
 
     def _append_activities(self, changed: pd.DataFrame) -> None:
         if self.history is not None and len(changed):

@@ -81,7 +81,7 @@ class Poller:
 
     ``fetch`` returns a `FrameResult` (or a bare frame) and may raise anything: the poller never
     raises to a reader. After each refresh, on the refresh thread and before waiting readers
-    wake: ``on_fresh(frame, at)`` after a good one (history appends live there), then
+    wake: ``on_fresh(result, at)`` after a good one (history appends live there), then
     ``publish(status, result)`` (the snapshot store), with ``result`` None after a failure that
     has nothing new to show. A fetch that fails with an error carrying a ``partial`` result or
     frame (a listing cut short) shows that with the error.
@@ -99,7 +99,7 @@ class Poller:
         error_backoff_s: float = 15.0,
         error_backoff_max_s: float = 120.0,
         clock: Clock = time.time,
-        on_fresh: Callable[[pd.DataFrame, datetime], None] | None = None,
+        on_fresh: Callable[[FrameResult, datetime], None] | None = None,
         publish: Publish | None = None,
         empty_frame: pd.DataFrame | None = None,
         rng: random.Random | None = None,
@@ -307,7 +307,7 @@ class Poller:
         woken here see the history and the published snapshot of what they waited for."""
         if good is not None and self._on_fresh is not None and status.fetched_at is not None:
             try:
-                self._on_fresh(good.frame, status.fetched_at)
+                self._on_fresh(good, status.fetched_at)
             except Exception as exc:  # history trouble must not cost the live tiles
                 log.warning("%s: after-refresh hook failed: %s", self.feed, user_message(exc))
         if self._publish is not None:

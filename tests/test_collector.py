@@ -247,12 +247,15 @@ def test_a_healthy_tenant_drops_nothing_and_logs_no_drops(
 
 def test_a_tenant_without_agent_status_says_so_on_the_agents_snapshot(tmp_path: Path) -> None:
     with running_env(tmp_path, omit_operations=frozenset({"agent_status"})) as env:
+        start = env.live.now()
         env.collector.run_due()
         agents = env.live.agents()
         assert agents.state == "fresh" and agents.frame.empty
         assert agents.unavailable == feeds.AGENT_STATUS_UNAVAILABLE
         assert agents.frame.attrs["unavailable"] == agents.unavailable  # until readers are typed
         assert env.live.campaigns().unavailable is None
+        # No trend of agent states either: an empty frame is not "no agents".
+        assert env.history.agent_state_history(start - timedelta(seconds=1)).empty
 
 
 def test_the_schedule_is_fixed_rate_so_a_late_start_does_not_push_later_polls(env: Env) -> None:

@@ -288,8 +288,8 @@ def test_a_readers_frame_changes_do_not_reach_the_cache(clock):
 def test_on_fresh_runs_after_each_good_fetch_and_its_failure_is_contained(clock):
     seen = []
 
-    def on_fresh(frame, at):
-        seen.append((frame["n"].tolist(), at))
+    def on_fresh(result, at):
+        seen.append((result.frame["n"].tolist(), at))
         raise OSError("disk full")
 
     upstream = Upstream()
