@@ -15,6 +15,7 @@ the page, with a deadline of its own generous enough for a loaded machine, never
 from __future__ import annotations
 
 import re
+import tomllib
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -62,9 +63,15 @@ CHROME = (
     "stSidebarCollapsedControl",
     "stAppDeployButton",
 )
-# [theme.dark] and [theme.light] in .streamlit/config.toml.
-BACKGROUNDS = {"dark": "rgb(11, 13, 18)", "light": "rgb(255, 255, 255)"}
-TEXT_COLOURS = {"dark": "rgb(244, 244, 244)", "light": "rgb(17, 17, 17)"}
+# The [theme.dark] and [theme.light] sections of .streamlit/config.toml.
+THEMES = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))["theme"]
+
+
+def _rgb(colour: str) -> str:
+    """ "#D55E00" -> "rgb(213, 94, 0)", as getComputedStyle writes it."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
+
 
 # Tracks the lowest opacity any element reaches while the fragment reruns (Streamlit's
 # "stale element" fade would show up here as 0.33 or so).
@@ -89,10 +96,28 @@ def _value(page, name: str) -> str:  # type: ignore[no-untyped-def]
     return page.locator(f'{_tile(name)} [data-testid="stMetricValue"]').first.inner_text()
 
 
-def _rgb(colour: str) -> str:
-    """ "#D55E00" -> "rgb(213, 94, 0)", as getComputedStyle writes it."""
-    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgb({red}, {green}, {blue})"
+# The computed styles the theme and ui/assets/wall.css give the overview board, or null while
+# a tile is being redrawn.
+BOARD_STYLES = """() => {
+  const tiles = Array.from(document.querySelectorAll('[class*="st-key-wall-tile-"]'));
+  const value = document.querySelector(
+    '[class*="st-key-wall-tile-waiting--"] [data-testid="stMetricValue"]');
+  if (!tiles.length || !value || !value.isConnected) { return null; }
+  const edges = [];
+  for (const tile of tiles) {
+    const metric = tile.querySelector('[data-testid="stMetric"]');
+    if (!metric) { return null; }
+    const style = getComputedStyle(metric);
+    edges.push([Array.from(tile.classList).find((c) => c.startsWith("st-key-")),
+                style.borderLeftColor, parseFloat(style.borderLeftWidth)]);
+  }
+  return {
+    background: getComputedStyle(document.querySelector(".stApp")).backgroundColor,
+    valueColour: getComputedStyle(value).color,
+    valueSize: parseFloat(getComputedStyle(value).fontSize),
+    tiles: edges,
+  };
+}"""
 
 
 def _open_wall(opener, url: str, **options: object):  # type: ignore[no-untyped-def]
@@ -244,41 +269,28 @@ def test_the_walls_switches_and_styles_take_effect_in_each_theme(
 
                 page.locator(".st-key-wall-table td").first.wait_for(timeout=WITHIN_MS)
 
+                # One consistent reading of the board (the fragment redraws it every few
+                # seconds, and a tile being swapped has no computed style).
+                board = page.wait_for_function(BOARD_STYLES, timeout=WITHIN_MS).json_value()
+
                 # The theme's colours, on the page and on the board's text.
-                background = page.evaluate(
-                    "getComputedStyle(document.querySelector('.stApp')).backgroundColor"
-                )
-                assert background == BACKGROUNDS[theme]
-                value = page.locator(f'{_tile("waiting")} [data-testid="stMetricValue"]').first
-                assert value.evaluate("(el) => getComputedStyle(el).color") == TEXT_COLOURS[theme]
+                assert board["background"] == _rgb(THEMES[theme]["backgroundColor"])
+                assert board["valueColour"] == _rgb(THEMES[theme]["textColor"])
+                # Big type: a tile's value is far larger than the theme's base font.
+                assert board["valueSize"] > 40, board["valueSize"]
 
                 # Every tile carries its feed state and level in its class, and the CSS turns a
                 # level into the coloured edge of its metric.
-                tiles = page.locator('[class*="st-key-wall-tile-"]')
-                assert tiles.count() == 5
-                edges = page.evaluate(
-                    """() => Array.from(document.querySelectorAll('[class*="st-key-wall-tile-"]'))
-                      .map((tile) => {
-                        const key = Array.from(tile.classList).find((c) => c.startsWith("st-key-"));
-                        const metric = tile.querySelector('[data-testid="stMetric"]');
-                        return [key, getComputedStyle(metric).borderLeftColor,
-                                getComputedStyle(metric).borderLeftWidth];
-                      })"""
-                )
+                assert len(board["tiles"]) == 5, board["tiles"]
                 levelled = 0
-                for key, colour, width in edges:
+                for key, colour, width in board["tiles"]:
                     level = key.rsplit("--", 1)[1]
                     if level in LEVEL_COLOURS:
                         levelled += 1
                         assert colour == _rgb(LEVEL_COLOURS[level]), (key, colour)
-                        assert float(width.removesuffix("px")) > 10, (key, width)
-                assert levelled >= 3, edges  # waiting, longest and EWT have thresholds
+                        assert width > 10, (key, width)
+                assert levelled >= 3, board["tiles"]  # waiting, longest and EWT have thresholds
 
-                # Big type: a tile's value is far larger than the theme's base font.
-                size = page.locator(
-                    f'{_tile("waiting")} [data-testid="stMetricValue"]'
-                ).first.evaluate("(el) => parseFloat(getComputedStyle(el).fontSize)")
-                assert size > 40, size
                 # The watchdog's settings element takes no room.
                 assert not page.locator("#ipscape-wall-watchdog").is_visible()
 
