@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ipscape.client import USER_AGENT, IpscapeClient
+from ipscape.clock import Clock
+from ipscape.config import DashboardConfig
+from ipscape.live import LiveData
 from ipscape.presentation.text import WORD_JOINER
+from ipscape.settings import Settings
 from ipscape.simulator import RunningSimulator
+from ui import runtime
 from ui.navigation import SCREENS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,3 +70,53 @@ def afternoon_zone() -> str:
     if offset > 14:
         offset -= 24
     return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/GMT-3 is UTC+3
+
+
+def api(sim: RunningSimulator, path: str, **params: Any) -> Any:
+    """GET from the simulated tenant, following ``metadata.nextUri`` for lists."""
+    auth = (sim.token, sim.keys[0])
+    with httpx.Client(auth=auth, timeout=30) as http:
+        body = http.get(sim.api_root + path, params=params or None).raise_for_status().json()
+        if "items" not in body:
+            return body
+        items = list(body["items"])
+        while (body.get("metadata") or {}).get("nextUri"):
+            body = http.get(sim.api_root.rsplit("/v3.0", 1)[0] + body["metadata"]["nextUri"])
+            body = body.raise_for_status().json()
+            items.extend(body["items"])
+        return items
+
+
+def rewriting_client(settings: Settings, rewrite: Callable[[str, Any], Any]) -> httpx.Client:
+    """A client whose transport forwards to the tenant and passes JSON bodies through
+    ``rewrite(path, body)``: byte-level cases the simulator has no switch for."""
+    upstream = httpx.HTTPTransport()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = upstream.handle_request(request)
+        content = response.read()
+        response.close()
+        kind = response.headers.get("content-type", "")
+        if response.status_code == 200 and kind.startswith("application/json"):
+            body = rewrite(request.url.path, json.loads(content))
+            return httpx.Response(200, json=body)
+        return httpx.Response(response.status_code, content=content, headers={"content-type": kind})
+
+    return httpx.Client(
+        transport=httpx.MockTransport(handler),
+        timeout=settings.timeout_s,
+        headers={"Accept": "application/json", "User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+
+
+def patch_transport(monkeypatch: pytest.MonkeyPatch, rewrite: Callable[[str, Any], Any]) -> None:
+    """The app's LiveData, built on a client whose answers pass through ``rewrite``."""
+
+    def build(
+        settings: Settings, config: DashboardConfig, *, clock: Clock | None = None
+    ) -> LiveData:
+        client = IpscapeClient(settings, rewriting_client(settings, rewrite))
+        return LiveData(client, config, clock=clock)
+
+    monkeypatch.setattr(runtime, "build_live", build)

@@ -19,7 +19,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from ipscape.config import CONFIG_ENV
 from ipscape.settings import SETTING_NAMES, TIMEOUT
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
-from tests.app_support import afternoon_zone
+from tests.app_support import afternoon_zone, point_app_at
 from ui import runtime
 
 # ``postgres_server`` (one per session) and ``pg_url`` (a fresh database per test).
@@ -90,6 +90,19 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     finally:
         runtime.reset()  # close the app's pollers before any simulator stops
         st.cache_resource.clear()
+
+
+@pytest.fixture
+def app_tenant(
+    app_env: Path, simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[RunningSimulator]:
+    """The app pointed at a fresh simulated tenant through the IPSCAPE_* environment, exactly
+    as at a real one; its pollers closed before the simulator stops."""
+    point_app_at(simulator, monkeypatch)
+    try:
+        yield simulator
+    finally:
+        runtime.reset()
 
 
 @pytest.fixture

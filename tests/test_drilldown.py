@@ -9,13 +9,11 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -25,37 +23,9 @@ from ipscape.frames import NO_ACTIVITY_ID, NOT_AN_OBJECT, Drops
 from ipscape.presentation import drilldown
 from ipscape.presentation.tables import Column, Table
 from ipscape.simulator import RunningSimulator
-from tests.app_support import open_page, point_app_at, unescape
-from tests.test_fault_matrix import patch_transport
-from ui import runtime
+from tests.app_support import api, open_page, patch_transport, unescape
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@pytest.fixture
-def tenant(
-    app_env: Path, simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[RunningSimulator]:
-    point_app_at(simulator, monkeypatch)
-    try:
-        yield simulator
-    finally:
-        runtime.reset()  # close the app's pollers before the simulator stops
-
-
-def api(sim: RunningSimulator, path: str, **params: Any) -> Any:
-    """GET from the simulated tenant, following ``metadata.nextUri`` for lists."""
-    auth = (sim.token, sim.keys[0])
-    with httpx.Client(auth=auth, timeout=30) as http:
-        body = http.get(sim.api_root + path, params=params or None).raise_for_status().json()
-        if "items" not in body:
-            return body
-        items = list(body["items"])
-        while (body.get("metadata") or {}).get("nextUri"):
-            body = http.get(sim.api_root.rsplit("/v3.0", 1)[0] + body["metadata"]["nextUri"])
-            body = body.raise_for_status().json()
-            items.extend(body["items"])
-        return items
 
 
 def captions(at: AppTest) -> list[str]:
@@ -66,12 +36,12 @@ def captions(at: AppTest) -> list[str]:
 
 
 def test_drilldown_reads_filters_from_the_url_and_keeps_them_there(
-    tenant: RunningSimulator,
+    app_tenant: RunningSimulator,
 ) -> None:
-    campaign = api(tenant, "/v3.0/campaigns")[0]
+    campaign = api(app_tenant, "/v3.0/campaigns")[0]
     expected = [
         item
-        for item in api(tenant, "/v3.0/activities", campaignId=campaign["campaignId"])
+        for item in api(app_tenant, "/v3.0/activities", campaignId=campaign["campaignId"])
         if item["type"] == "call.inbound"
     ]
     at = open_page("drilldown", campaign=str(campaign["campaignId"]), type="call.inbound")
@@ -90,7 +60,7 @@ def test_drilldown_reads_filters_from_the_url_and_keeps_them_there(
 
 
 def test_drilldown_keeps_its_filters_when_the_user_comes_back_from_another_page(
-    tenant: RunningSimulator,
+    app_tenant: RunningSimulator,
 ) -> None:
     at = open_page("drilldown", window="4h", type="call.inbound")
     open_page("agents", at)
@@ -102,7 +72,7 @@ def test_drilldown_keeps_its_filters_when_the_user_comes_back_from_another_page(
     assert at.query_params == {"window": "4h", "type": "call.inbound"}
 
 
-def test_drilldown_ignores_invalid_url_values_with_a_note(tenant: RunningSimulator) -> None:
+def test_drilldown_ignores_invalid_url_values_with_a_note(app_tenant: RunningSimulator) -> None:
     at = open_page("drilldown", campaign="abc", window="forever")
     assert not at.exception
     notes = captions(at)
@@ -113,9 +83,9 @@ def test_drilldown_ignores_invalid_url_values_with_a_note(tenant: RunningSimulat
 
 
 def test_drilldown_csv_is_exactly_the_table_on_screen(
-    tenant: RunningSimulator, csv_exports: list[Any]
+    app_tenant: RunningSimulator, csv_exports: list[Any]
 ) -> None:
-    campaign = api(tenant, "/v3.0/campaigns")[1]["campaignId"]
+    campaign = api(app_tenant, "/v3.0/campaigns")[1]["campaignId"]
     at = open_page("drilldown", campaign=str(campaign), window="today")
     shown = at.dataframe[0].value
     assert csv_exports, "the page offers a CSV download"
@@ -136,8 +106,8 @@ def test_drilldown_csv_is_exactly_the_table_on_screen(
             assert in_file.tolist() == on_screen.fillna("").astype(str).tolist(), name
 
 
-def test_drilldown_tables_hold_numbers_and_times_not_text(tenant: RunningSimulator) -> None:
-    outbound = api(tenant, "/v3.0/activities", activityType="call.outbound")
+def test_drilldown_tables_hold_numbers_and_times_not_text(app_tenant: RunningSimulator) -> None:
+    outbound = api(app_tenant, "/v3.0/activities", activityType="call.outbound")
     if not outbound:
         pytest.skip("this simulated day has no outbound calls")
     at = open_page("drilldown", lead=str(outbound[0]["data"]["leadId"]))
@@ -152,9 +122,9 @@ def test_drilldown_tables_hold_numbers_and_times_not_text(tenant: RunningSimulat
 
 
 def test_drilldown_shows_a_leads_dial_attempts_across_its_numbers(
-    tenant: RunningSimulator,
+    app_tenant: RunningSimulator,
 ) -> None:
-    outbound = api(tenant, "/v3.0/activities", activityType="call.outbound")
+    outbound = api(app_tenant, "/v3.0/activities", activityType="call.outbound")
     if not outbound:
         pytest.skip("this simulated day has no outbound calls")
     lead = outbound[0]["data"]["leadId"]
@@ -177,7 +147,7 @@ def with_unusable_rows(path: str, body: Any) -> Any:
 
 
 def test_drilldown_lists_the_rows_the_tenant_sent_that_could_not_be_used(
-    tenant: RunningSimulator, monkeypatch: pytest.MonkeyPatch
+    app_tenant: RunningSimulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     patch_transport(monkeypatch, with_unusable_rows)
     at = open_page("drilldown", window="today")
@@ -195,7 +165,7 @@ def test_drilldown_lists_the_rows_the_tenant_sent_that_could_not_be_used(
 
 
 def test_drilldown_says_nothing_of_drops_when_every_row_was_usable(
-    tenant: RunningSimulator,
+    app_tenant: RunningSimulator,
 ) -> None:
     at = open_page("drilldown", window="today")
     assert not at.exception

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,14 +57,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ipscape import frames
-from ipscape.client import USER_AGENT, IpscapeClient, RetryPolicy, make_http_client
-from ipscape.clock import Clock, ManualClock
+from ipscape.client import IpscapeClient, RetryPolicy, make_http_client
+from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, PollConfig
 from ipscape.live import LiveData
 from ipscape.settings import Settings, demo_settings
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from ipscape.snapshots import Snapshot
-from tests.app_support import open_page, point_app_at, unescape
+from tests.app_support import open_page, patch_transport, point_app_at, rewriting_client, unescape
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
@@ -473,29 +473,6 @@ def test_an_outage_of_many_ttls_backs_off_then_recovers_with_new_data(warm: Stac
 # --- JSON the simulator never sends: MockTransport rewriting its answers ------------------------
 
 
-def rewriting_client(settings: Settings, rewrite: Callable[[str, Any], Any]) -> httpx.Client:
-    """A client whose transport forwards to the tenant and passes JSON bodies through
-    ``rewrite(path, body)``: byte-level cases the simulator has no switch for."""
-    upstream = httpx.HTTPTransport()
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        response = upstream.handle_request(request)
-        content = response.read()
-        response.close()
-        kind = response.headers.get("content-type", "")
-        if response.status_code == 200 and kind.startswith("application/json"):
-            body = rewrite(request.url.path, json.loads(content))
-            return httpx.Response(200, json=body)
-        return httpx.Response(response.status_code, content=content, headers={"content-type": kind})
-
-    return httpx.Client(
-        transport=httpx.MockTransport(handler),
-        timeout=settings.timeout_s,
-        headers={"Accept": "application/json", "User-Agent": USER_AGENT},
-        follow_redirects=False,
-    )
-
-
 UNKNOWN_TYPES = ("chat.inbound", "email.outbound", "<b>sms</b>")
 
 
@@ -567,15 +544,11 @@ def test_nulls_in_every_nullable_field_keep_every_row_as_unknown(sim: RunningSim
 PAGES = ("overview", "wait_times", "voicemail", "transfers", "agents", "drilldown")
 
 
-
-
 @pytest.fixture
 def app(app_env: Path, sim: RunningSimulator, monkeypatch: pytest.MonkeyPatch) -> RunningSimulator:
     """The app pointed at ``sim`` through the environment, with an empty resource cache."""
     point_app_at(sim, monkeypatch)
     return sim
-
-
 
 
 def page_text(at: AppTest) -> str:
@@ -673,19 +646,6 @@ def test_a_rate_limited_tenant_is_explained_on_the_page_and_not_hammered(
     errors = [unescape(e.value) for e in at.error]
     assert any("rate limiting us (asked to wait 300 s)" in e for e in errors), errors
     assert app.stats()["total"] == before
-
-
-def patch_transport(monkeypatch: pytest.MonkeyPatch, rewrite: Callable[[str, Any], Any]) -> None:
-    """The app's LiveData, built on a client whose answers pass through ``rewrite``."""
-    from ui import runtime
-
-    def build(
-        settings: Settings, config: DashboardConfig, *, clock: Clock | None = None
-    ) -> LiveData:
-        client = IpscapeClient(settings, rewriting_client(settings, rewrite))
-        return LiveData(client, config, clock=clock)
-
-    monkeypatch.setattr(runtime, "build_live", build)
 
 
 def test_drilldown_lists_unknown_types_and_shows_their_raw_data(

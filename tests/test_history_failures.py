@@ -35,8 +35,6 @@ NOT_RECORDING = "History is not being recorded"
 FULL = "the disk that holds the history is full"
 
 
-
-
 def campaigns(count: int, ewt: float = 30.0) -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -120,8 +120,6 @@ def chart_strings(at: AppTest) -> set[str]:
     return found
 
 
-
-
 def assert_rendered_as_text(at: AppTest, page: str) -> None:
     assert not at.exception, (page, [e.stack_trace for e in at.exception])
     for where, value in markdown_sources(at):
@@ -133,8 +131,6 @@ def assert_rendered_as_text(at: AppTest, page: str) -> None:
     for name in ACTIVE:
         if "<" in name:
             assert name not in labels, (page, name)
-
-
 
 
 def test_every_page_shows_hostile_names_as_text(hostile: RunningSimulator) -> None:

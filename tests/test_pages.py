@@ -10,18 +10,16 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from ipscape.presentation.formats import duration
 from ipscape.simulator import RunningSimulator
-from tests.app_support import open_page, point_app_at, unescape
+from tests.app_support import api, open_page, point_app_at, unescape
 from ui import runtime
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,36 +33,6 @@ PAGES = {
     "transfers": "Transfers",
     "drilldown": "Drill-down",
 }
-
-
-
-
-@pytest.fixture
-def tenant(
-    app_env: Path, simulator: RunningSimulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[RunningSimulator]:
-    point_app_at(simulator, monkeypatch)
-    try:
-        yield simulator
-    finally:
-        runtime.reset()  # close the app's pollers before the simulator stops
-
-
-
-
-def api(sim: RunningSimulator, path: str, **params: Any) -> Any:
-    """GET from the simulated tenant, following ``metadata.nextUri`` for lists."""
-    auth = (sim.token, sim.keys[0])
-    with httpx.Client(auth=auth, timeout=30) as http:
-        body = http.get(sim.api_root + path, params=params or None).raise_for_status().json()
-        if "items" not in body:
-            return body
-        items = list(body["items"])
-        while (body.get("metadata") or {}).get("nextUri"):
-            body = http.get(sim.api_root.rsplit("/v3.0", 1)[0] + body["metadata"]["nextUri"])
-            body = body.raise_for_status().json()
-            items.extend(body["items"])
-        return items
 
 
 def active_stats(sim: RunningSimulator) -> list[dict[str, Any]]:
@@ -87,7 +55,7 @@ def captions(at: AppTest) -> list[str]:
 
 @pytest.mark.parametrize("page", list(PAGES))
 def test_every_page_renders_without_exception_against_the_tenant(
-    tenant: RunningSimulator, page: str
+    app_tenant: RunningSimulator, page: str
 ) -> None:
     at = open_page(page)
     assert not at.exception
@@ -101,21 +69,21 @@ def test_every_page_renders_without_exception_against_the_tenant(
     assert "Demo data" not in " ".join(m.value for m in at.markdown)
 
 
-def test_overview_numbers_are_what_the_tenant_reports(tenant: RunningSimulator) -> None:
-    stats = active_stats(tenant)
+def test_overview_numbers_are_what_the_tenant_reports(app_tenant: RunningSimulator) -> None:
+    stats = active_stats(app_tenant)
     at = open_page("overview")
     shown = metrics(at)
     assert shown["Calls waiting"] == str(sum(s["callsWaiting"] for s in stats))
     assert shown["Longest wait"] == duration(max(s["maxCallWaitingTime"] for s in stats))
     assert shown["Max EWT"] == duration(max(s["estimatedCallWaitingTime"] for s in stats))
-    agents = api(tenant, "/v3.0/agents/status")
+    agents = api(app_tenant, "/v3.0/agents/status")
     free = sum(a["state"] == "Available" for a in agents)
     logged_in = sum(a["state"] != "LoggedOut" for a in agents)
     assert shown["Agents free / logged in"] == f"{free} / {logged_in}"
 
 
-def test_overview_lists_every_campaign_worst_first(tenant: RunningSimulator) -> None:
-    stats = active_stats(tenant)
+def test_overview_lists_every_campaign_worst_first(app_tenant: RunningSimulator) -> None:
+    stats = active_stats(app_tenant)
     at = open_page("overview")
     table = at.dataframe[0].value
     assert sorted(table["Campaign"]) == sorted(s["campaignName"] for s in stats)
@@ -125,8 +93,8 @@ def test_overview_lists_every_campaign_worst_first(tenant: RunningSimulator) -> 
     assert set(table["Status"]) <= {"OK ✓", "WARN ▲", "ALERT ■", "--"}
 
 
-def test_overview_table_keeps_counts_and_durations_as_numbers(tenant: RunningSimulator) -> None:
-    stats = {s["campaignName"]: s for s in active_stats(tenant)}
+def test_overview_table_keeps_counts_and_durations_as_numbers(app_tenant: RunningSimulator) -> None:
+    stats = {s["campaignName"]: s for s in active_stats(app_tenant)}
     table = open_page("overview").dataframe[0].value
     for column in ("EWT", "Longest wait", "Waiting", "Abandoned", "Agents free"):
         assert pd.api.types.is_numeric_dtype(table[column]), (column, table[column].dtype)
@@ -138,8 +106,8 @@ def test_overview_table_keeps_counts_and_durations_as_numbers(tenant: RunningSim
     assert pd.api.types.is_integer_dtype(table["Waiting"])
 
 
-def test_agents_page_counts_states_and_lists_every_agent(tenant: RunningSimulator) -> None:
-    agents = api(tenant, "/v3.0/agents/status")
+def test_agents_page_counts_states_and_lists_every_agent(app_tenant: RunningSimulator) -> None:
+    agents = api(app_tenant, "/v3.0/agents/status")
     at = open_page("agents")
     shown = metrics(at)
     for state in {a["state"] for a in agents}:
@@ -156,8 +124,8 @@ def test_agents_page_counts_states_and_lists_every_agent(tenant: RunningSimulato
     }
 
 
-def test_agents_table_filters_by_state_and_name(tenant: RunningSimulator) -> None:
-    agents = api(tenant, "/v3.0/agents/status")
+def test_agents_table_filters_by_state_and_name(app_tenant: RunningSimulator) -> None:
+    agents = api(app_tenant, "/v3.0/agents/status")
     busy = sum(a["state"] == "Busy" for a in agents)
     at = open_page("agents")
     at.multiselect(key="agent_states_filter").set_value(["Busy"]).run()
@@ -228,15 +196,15 @@ def voicemail_count(sim: RunningSimulator) -> int:
     )
 
 
-def test_voicemail_page_lists_every_voicemail(tenant: RunningSimulator) -> None:
-    expected = voicemail_count(tenant)
+def test_voicemail_page_lists_every_voicemail(app_tenant: RunningSimulator) -> None:
+    expected = voicemail_count(app_tenant)
     assert expected > 0
     at = open_page("voicemail")
     assert metrics(at)["Voicemail waiting"] == str(expected)
     assert len(at.dataframe[0].value) == expected
 
 
-def test_voicemail_plays_through_the_dashboard_not_the_tenant(tenant: RunningSimulator) -> None:
+def test_voicemail_plays_through_the_dashboard_not_the_tenant(app_tenant: RunningSimulator) -> None:
     at = open_page("voicemail")
     chooser = at.selectbox(key="vm_play")
     chooser.set_value(chooser.options[1]).run()
@@ -245,8 +213,8 @@ def test_voicemail_plays_through_the_dashboard_not_the_tenant(tenant: RunningSim
     assert not at.get("audio")
     assert any("<audio controls" in h.proto.body for h in at.get("html"))
     page = str([el.proto for el in at.main if hasattr(el, "proto")])
-    assert tenant.api_root not in page
-    assert tenant.keys[0] not in page and tenant.token not in page
+    assert app_tenant.api_root not in page
+    assert app_tenant.keys[0] not in page and app_tenant.token not in page
 
 
 def test_voicemail_empty_state_is_explicit(
@@ -264,9 +232,9 @@ def test_voicemail_empty_state_is_explicit(
         runtime.reset()
 
 
-def test_transfers_page_counts_transferred_calls(tenant: RunningSimulator) -> None:
+def test_transfers_page_counts_transferred_calls(app_tenant: RunningSimulator) -> None:
     expected = sum(
-        1 for item in api(tenant, "/v3.0/activities") if item["data"].get("parentActivityId")
+        1 for item in api(app_tenant, "/v3.0/activities") if item["data"].get("parentActivityId")
     )
     at = open_page("transfers")
     assert metrics(at)["Transfers today"] == str(expected)
@@ -279,27 +247,28 @@ def test_transfers_page_counts_transferred_calls(tenant: RunningSimulator) -> No
 
 
 def test_tenant_refusing_both_keys_shows_the_error_and_unknown_values(
-    tenant: RunningSimulator,
+    app_tenant: RunningSimulator,
 ) -> None:
-    tenant.inject(
-        {"kind": "revoke_key", "key": tenant.keys[0]}, {"kind": "revoke_key", "key": tenant.keys[1]}
+    app_tenant.inject(
+        {"kind": "revoke_key", "key": app_tenant.keys[0]},
+        {"kind": "revoke_key", "key": app_tenant.keys[1]},
     )
     at = open_page("overview")
     assert not at.exception
     errors = [unescape(e.value) for e in at.error]
     assert any(e.startswith("ERROR: The tenant refused the API token") for e in errors)
-    assert all(tenant.keys[0] not in e for e in errors)
+    assert all(app_tenant.keys[0] not in e for e in errors)
     shown = metrics(at)
     assert shown["Calls waiting"] == "--" and shown["Longest wait"] == "--"
     assert [t.value for t in at.title] == ["Overview"]  # the page kept rendering
 
 
 def test_failing_tenant_keeps_last_good_data_and_says_from_when(
-    tenant: RunningSimulator,
+    app_tenant: RunningSimulator,
 ) -> None:
     at = open_page("overview")
     before = metrics(at)["Calls waiting"]
-    tenant.inject({"kind": "status", "status": 503, "match": "*", "count": 1000})
+    app_tenant.inject({"kind": "status", "status": 503, "match": "*", "count": 1000})
     runtime.live().pollers["campaigns"].refresh()
     at.run()
     assert not at.exception
@@ -335,7 +304,7 @@ def test_malformed_dashboard_config_names_the_key(app_env: Path) -> None:
 
 
 def test_an_edited_dashboard_toml_applies_on_the_next_rerun(
-    tenant: RunningSimulator, app_env: Path
+    app_tenant: RunningSimulator, app_env: Path
 ) -> None:
     at = open_page("overview")
     assert any(c.startswith("Contact Centre ·") for c in captions(at))
@@ -367,16 +336,16 @@ def test_shipped_dashboard_toml_lists_the_defaults() -> None:
     assert replace(shipped, source="defaults") == DashboardConfig()
 
 
-def test_no_live_page_asks_the_tenant_only_the_collector_does(tenant: RunningSimulator) -> None:
+def test_no_live_page_asks_the_tenant_only_the_collector_does(app_tenant: RunningSimulator) -> None:
     open_page("overview")  # builds the live data; its collector makes the first round
     live = runtime.live()
     assert live.collector is not None
     live.collector.stop()  # from here on, any tenant request would come from a page
-    before = tenant.stats()["total"]
+    before = app_tenant.stats()["total"]
     for page in (p for p in PAGES if p != "drilldown"):
         at = open_page(page)
         assert not at.exception, page
     wall = AppTest.from_file(APP, default_timeout=RUN_TIMEOUT)
     wall.query_params.update({"kiosk": "1", "rotate": "0"})
     assert not wall.run().exception
-    assert tenant.stats()["total"] == before
+    assert app_tenant.stats()["total"] == before
