@@ -43,8 +43,8 @@ from pathlib import Path
 
 import psycopg
 
-from ipscape.simulator import SimulatorConfig, start_simulator
 from ipscape.presentation.wall import board_tick_s
+from ipscape.simulator import SimulatorConfig, start_simulator
 from tests.browser_support import write_dashboard_config
 from tests.pg_support import NO_POSTGRES, PostgresServer, postgres_bin_dir
 from tests.scale_support import (
