@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ipscape.simulator import SimulatorConfig, start_simulator  # noqa: E402
 from ipscape.presentation.wall import board_tick_s  # noqa: E402
+from ipscape.simulator import SimulatorConfig, start_simulator  # noqa: E402
 from tests.browser_support import (  # noqa: E402
     chromium_path,
     dashboard_env,
