@@ -298,6 +298,12 @@ def test_the_walls_switches_and_styles_take_effect_in_each_theme(
                 # README.md shows docs/screenshots/wall.png: a copy of wall-dark.png when the
                 # wall's look changes.
                 page.screenshot(path=str(ARTIFACTS / f"wall-{theme}.png"))
+
+                # Asking for the other theme in the same tab switches it too (the script's guard
+                # against a loop only stops the same switch repeated).
+                other = "light" if theme == "dark" else "dark"
+                page.goto(f"{server.url}/?kiosk=1&rotate=0&theme={other}")
+                page.wait_for_url(re.compile(f"embed_options={other}_theme"), timeout=WITHIN_MS)
             finally:
                 browser.close()
     finally:

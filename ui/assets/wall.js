@@ -5,8 +5,8 @@
       indicator: the kiosk chrome) and ?embed_options=dark_theme|light_theme (the [theme.dark]
       or [theme.light] section of .streamlit/config.toml) from the URL when the page loads, and
       refuses to set them from a script. So the wall adds what its settings ask for to its own
-      URL and loads that once; a second switch within a minute is not attempted, so a URL that
-      Streamlit rewrites can never make the page loop.
+      URL and loads that once; the same switch is not attempted again within a minute, so a URL
+      that Streamlit rewrites can never make the page loop.
    2. Self-healing. Streamlit reconnects its websocket after a server restart and reruns the
       page, but the tab keeps everything it had accumulated; the wall reloads itself instead:
       when the server's boot id (data-boot) changes, when the server answers again after an
@@ -46,9 +46,11 @@
     if (!el) { return false; }
     var target = switchedUrl(el);
     if (target === null) { return false; }
-    var last = Number(window.sessionStorage.getItem(SWITCHED_KEY) || 0);
-    if (Date.now() - last < 60000) { return false; }
-    window.sessionStorage.setItem(SWITCHED_KEY, String(Date.now()));
+    // The same switch again within a minute means Streamlit dropped it: give up, do not loop.
+    var asked = el.getAttribute("data-embed") + " " + el.getAttribute("data-theme-option");
+    var last = (window.sessionStorage.getItem(SWITCHED_KEY) || "0 ").split(/ (.*)/);
+    if (last[1] === asked && Date.now() - Number(last[0]) < 60000) { return false; }
+    window.sessionStorage.setItem(SWITCHED_KEY, Date.now() + " " + asked);
     window.location.replace(target);
     return true;
   }
