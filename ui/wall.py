@@ -161,7 +161,9 @@ def show_header(header: Header) -> None:
         with cols[1], st.container(key="wall-clock"):
             st.markdown(plain(header.clock))
         with cols[2], st.container(key="wall-source"):
-            st.markdown(plain(header.source) if header.source else "")
+            # A badge: its colours are the theme's own, readable in light and dark.
+            if header.source:
+                st.badge(plain(header.source), color="orange")
         with cols[3]:
             st.markdown(plain(header.freshness))
     with st.container(key="wall-view"):

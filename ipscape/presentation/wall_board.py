@@ -363,7 +363,7 @@ class Board:
         return Header(
             title=self.config.title,
             clock=now.astimezone(ZoneInfo(self.tz)).strftime("%a %H:%M"),
-            source=f"[{source_label}]" if source_label else "",
+            source=source_label,
             freshness=tile_freshness(self.campaigns),
             view_line=f"{title}  {dots}{scope}" if rotation.count > 1 else title,
         )

@@ -133,7 +133,7 @@ class View:
 class Header:
     title: str
     clock: str  # "Thu 10:42" in the display time zone
-    source: str  # "[Demo data]", the tenant's label, or ""
+    source: str  # "Demo data", the tenant's label, or ""
     freshness: str  # of the campaign statistics, which most tiles read
     view_line: str  # "OVERVIEW  ● ○ ○ ○ · campaigns 1, 2"
 
