@@ -76,7 +76,13 @@ T = TypeVar("T")
 
 def wall_figure(fig: go.Figure) -> go.Figure:
     """A figure readable across a room (colours follow the page's theme: ui/wall.py)."""
-    fig.update_layout(font={"size": 20}, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    fig.update_layout(
+        font={"size": 20},
+        title_font_size=24,
+        xaxis={"tickfont_size": 18, "title_font_size": 18},
+        yaxis={"tickfont_size": 18, "title_font_size": 18},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
     return fig
 
 
