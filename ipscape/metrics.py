@@ -81,18 +81,19 @@ GLOSSARY: Final[dict[str, str]] = {
         "last hour, the last 15 minutes), whenever it was answered."
     ),
     "Voicemail returned": (
-        "A voicemail is returned once an outbound call to the caller's number, or an answered "
-        "inbound call from it, is created after the voicemail was received (a call from any "
-        "campaign); the earliest such call is the time it was returned. Until then it is "
-        "waiting."
+        "A voicemail is returned once an outbound call to the caller's number (any dial "
+        "attempt, whether or not it got through), or an answered inbound call from it, is "
+        "created after the voicemail was received, in any campaign; the earliest such call is "
+        "the time it was returned. Until then it is waiting."
     ),
     "Phone numbers": (
         "Compared as international (E.164) digits: spaces, dashes, dots and brackets are "
-        "ignored; after a leading + (or the international prefix 00 or 0011) comes the country "
-        "code; a leading trunk 0 becomes the country code (61 by default); digits that "
-        "start with the country code are already international; other digits are a national "
-        "number written without its 0 and get the country code. Anything else (letters, fewer "
-        "than 7 or more than 15 digits, empty) is no number and matches nothing."
+        "ignored, and so is a (0) after the country code; after a leading + (or the "
+        "international prefix 00 or 0011) comes the country code; a leading trunk 0 becomes "
+        "the country code (61 by default); digits that start with the country code are "
+        "already international; other digits are a national number written without its 0 and "
+        "get the country code. Anything else (letters, fewer than 7 or more than 15 digits, "
+        "empty) is no number and matches nothing."
     ),
 }
 

@@ -533,6 +533,18 @@ def test_performance_over_counts_each_window_from_the_same_calls() -> None:
     )
 
 
+def test_performance_over_applies_the_campaign_targets_in_every_window() -> None:
+    calls = frame(inbound(1, minute=20, queue=30), inbound(2, campaign=2, minute=20, queue=30))
+    over = performance_over(calls, at(30), SYDNEY, target_s=20, targets={1: 40})
+    for table in over.values():
+        assert (row(table, 1)["service_level_pct"], row(table, 2)["service_level_pct"]) == (
+            100.0,
+            0.0,
+        )
+    with pytest.raises(ValueError, match="aware"):
+        performance_over(calls, datetime(2024, 3, 12, 10, 30), SYDNEY, target_s=20)
+
+
 # --------------------------------------------------------------------------------- the trend
 
 
@@ -903,6 +915,50 @@ def test_no_voicemail_and_no_calls_give_nothing_returned() -> None:
     empty = returned_at(voicemail_frame([]), activities_frame([]))
     assert empty.empty and str(empty.dtype) == "datetime64[ns, UTC]"
     assert returns(voicemail_at(1, 0)) == [None]
+
+
+# One number in the ways people write it, and two others.
+WRITTEN = st.sampled_from(
+    ["+61299990000", "(02) 9999 0000", "61 2 9999 0000", "+61 3 9999 0000", "0399990000", "x"]
+)
+EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(["voicemail", "dial", "answered", "abandoned"]),
+        WRITTEN,
+        st.integers(0, 30),
+    ),
+    max_size=20,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(EVENTS)
+def test_each_voicemail_is_returned_by_the_earliest_later_call_back_of_its_number(
+    events: list[tuple[str, str, int]],
+) -> None:
+    make = {
+        "voicemail": lambda n, number, minute: voicemail_at(n, minute, caller=number),
+        "dial": lambda n, number, minute: outbound(n, minute=minute, number=number),
+        "answered": lambda n, number, minute: inbound(n, minute=minute, source=number),
+        "abandoned": lambda n, number, minute: inbound(
+            n, minute=minute, source=number, status="Abandoned"
+        ),
+    }
+    items = [make[kind](n, number, minute) for n, (kind, number, minute) in enumerate(events, 1)]
+    expected = []
+    for kind, number, minute in events:
+        if kind != "voicemail":
+            continue
+        later = [
+            m
+            for k, other, m in events
+            if k in ("dial", "answered")
+            and m > minute
+            and normalise_number(number) is not None
+            and normalise_number(other) == normalise_number(number)
+        ]
+        expected.append(at(min(later)) if later else None)
+    assert returns(*items) == expected
 
 
 # ------------------------------------------------------------------------- voicemail summary
