@@ -191,12 +191,12 @@ class ActivityWindow:
         resumed; False once this window has fetched (it never overwrites its own data)."""
         midnight = self.start_of_day(self._clock())
         kept = (activities["created_at"] >= midnight).fillna(False).to_numpy(dtype=bool)
-        day_activities = _bare(activities.loc[kept].copy(deep=False))
+        day_activities = activities.loc[kept]
         ids = _ids(day_activities)
         day = _Day(
             activities=_compacted(day_activities),
-            voicemail=_compacted(_bare(voicemail.loc[_isin(voicemail["activity_id"], ids)])),
-            transfers=_compacted(_bare(transfers.loc[_isin(transfers["activity_id"], ids)])),
+            voicemail=_compacted(voicemail.loc[_isin(voicemail["activity_id"], ids)]),
+            transfers=_compacted(transfers.loc[_isin(transfers["activity_id"], ids)]),
         )
         with self._merge_lock, self._lock:
             if self._update is not None:
@@ -205,10 +205,10 @@ class ActivityWindow:
             self._midnight = midnight
             self._day_drops = {}
             self._update = ActivityUpdate(
-                activities=_published(day.activities, NO_DROPS),
-                voicemail=_published(day.voicemail, NO_DROPS),
-                transfers=_published(day.transfers, NO_DROPS),
-                changed=_published(day.activities.iloc[:0], NO_DROPS),
+                activities=_published(day.activities),
+                voicemail=_published(day.voicemail),
+                transfers=_published(day.transfers),
+                changed=_published(day.activities.iloc[:0]),
                 day_drops={},
                 fetch_drops={},
             )
@@ -244,11 +244,10 @@ class ActivityWindow:
         fetch_drops = {feed: result.drops for feed, result in built.items()}
         for feed, drops in fetch_drops.items():
             day_drops[feed] = day_drops.get(feed, NO_DROPS).merged(drops)
-        # The frames are ours alone: without attrs, which pandas would deep-copy at every step.
         parsed = _Day(
-            activities=_without_known_raw(_bare(built["activities"].frame)),
-            voicemail=_bare(built["voicemail"].frame),
-            transfers=_bare(built["transfers"].frame),
+            activities=_without_known_raw(built["activities"].frame),
+            voicemail=built["voicemail"].frame,
+            transfers=built["transfers"].frame,
         )
         parsed, yesterday = _split_off_before(parsed, midnight)
         resent = _isin(held.activities["activity_id"], _ids(parsed.activities))
@@ -257,10 +256,10 @@ class ActivityWindow:
         if len(yesterday):
             changed = pd.concat([yesterday, changed], ignore_index=True)
         update = ActivityUpdate(
-            activities=_published(day.activities, day_drops["activities"]),
-            voicemail=_published(day.voicemail, day_drops["voicemail"]),
-            transfers=_published(day.transfers, day_drops["transfers"]),
-            changed=_published(changed, fetch_drops["activities"]),
+            activities=_published(day.activities),
+            voicemail=_published(day.voicemail),
+            transfers=_published(day.transfers),
+            changed=_published(changed),
             day_drops=day_drops,
             fetch_drops=fetch_drops,
         )
@@ -312,7 +311,7 @@ class ActivityWindow:
 
 @dataclass(frozen=True)
 class _Day:
-    """The window's frames as held between fetches (no attrs; readers get `ActivityUpdate`)."""
+    """The window's frames as held between fetches (readers get `ActivityUpdate`)."""
 
     activities: pd.DataFrame
     voicemail: pd.DataFrame
@@ -321,9 +320,9 @@ class _Day:
     @classmethod
     def empty(cls) -> _Day:
         return cls(
-            activities=_bare(frames.activities_frame([])),
-            voicemail=_bare(frames.voicemail_frame([])),
-            transfers=_bare(frames.transfers_frame([])),
+            activities=frames.activities_frame([]),
+            voicemail=frames.voicemail_frame([]),
+            transfers=frames.transfers_frame([]),
         )
 
 
@@ -465,15 +464,10 @@ def _ids(frame: pd.DataFrame) -> np.ndarray:
     return frame["activity_id"].to_numpy(dtype=np.int64)
 
 
-def _bare(frame: pd.DataFrame) -> pd.DataFrame:
-    frame.attrs = {}
-    return frame
-
-
-def _published(frame: pd.DataFrame, drops: Drops) -> pd.DataFrame:
-    """The frame as readers get it, like a builder's (a shallow copy: the held frame carries no
-    attrs; frames.frame_result writes the ones readers not yet on FrameResult need)."""
-    return frames.frame_result(frame.copy(deep=False), drops).frame
+def _published(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as readers get it: a shallow copy, so that no reader reaches the frame held
+    for the next merge."""
+    return frame.copy(deep=False)
 
 
 def _compacted(frame: pd.DataFrame) -> pd.DataFrame:

@@ -183,7 +183,7 @@ def test_unusable_agent_rows_are_counted_on_the_snapshot_and_logged_once_per_ref
     agents = env.live.agents()
     assert agents.state == "fresh" and len(agents.frame) > 0
     assert agents.drops == frames.Drops({frames.NO_AGENT_ID: 1, frames.NOT_AN_OBJECT: 1})
-    assert frames.dropped(agents.frame) == agents.drops.counts  # until every reader is typed
+    assert agents.frame.attrs == {}  # the drops travel on the snapshot only
     assert drop_warnings(caplog) == ["agents: dropped 2 rows (no agentId: 1, not an object: 1)"]
     assert "Nobody" not in caplog.text  # counts and our reasons, never what the tenant sent
     env.advance(POLL.agents_s)
@@ -242,19 +242,27 @@ def test_a_healthy_tenant_drops_nothing_and_logs_no_drops(
     for feed in FEED_SOURCES:
         snap = env.live.snapshot(feed)
         assert snap.has_data and not snap.drops and snap.unavailable is None
+        assert snap.frame.attrs == {}  # nothing beside the typed snapshot
     assert drop_warnings(caplog) == []
 
 
-def test_a_tenant_without_agent_status_says_so_on_the_agents_snapshot(tmp_path: Path) -> None:
+def test_a_tenant_without_agent_status_says_so_on_the_agents_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with running_env(tmp_path, omit_operations=frozenset({"agent_status"})) as env:
+        appended: list[pd.DataFrame] = []
+        monkeypatch.setattr(env.history, "append_agent_states", lambda f, at: appended.append(f))
         start = env.live.now()
         env.collector.run_due()
         agents = env.live.agents()
         assert agents.state == "fresh" and agents.frame.empty
         assert agents.unavailable == feeds.AGENT_STATUS_UNAVAILABLE
-        assert agents.frame.attrs["unavailable"] == agents.unavailable  # until readers are typed
+        assert agents.frame.attrs == {}  # said on the snapshot only
         assert env.live.campaigns().unavailable is None
-        # No trend of agent states either: an empty frame is not "no agents".
+        # No trend of agent states either: an empty frame is not "no agents", so the collector
+        # hands the history store nothing while the status is unavailable.
+        assert appended == []
+        assert not env.history.campaign_history(start - timedelta(seconds=1)).empty
         assert env.history.agent_state_history(start - timedelta(seconds=1)).empty
 
 

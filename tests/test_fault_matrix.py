@@ -508,7 +508,7 @@ def test_unknown_activity_types_are_kept_and_counted(sim: RunningSimulator) -> N
         kinds = snap.frame["type"].value_counts()
         for kind in UNKNOWN_TYPES:
             assert kinds[kind] == 1
-        assert frames.dropped(snap.frame) == {}
+        assert snap.drops.counts == {}
         odd = snap.frame[snap.frame["type"].isin(UNKNOWN_TYPES)]
         assert all(isinstance(raw, dict) and raw.get("activityId") for raw in odd["raw"])
         MATRIX.append(("unknown activity types", "rows kept, raw kept", "normal"))
@@ -526,7 +526,7 @@ def test_nulls_in_every_nullable_field_keep_every_row_as_unknown(sim: RunningSim
         for feed in FEEDS:
             assert snaps[feed].state == "fresh", snaps[feed].error
             assert len(snaps[feed].frame) == len(expected[feed].frame) > 0
-            assert frames.dropped(snaps[feed].frame) == {}
+            assert snaps[feed].drops.counts == {}
         campaigns = snaps["campaigns"].frame
         for column in ("ewt_s", "max_wait_s", "calls_waiting", "agents_available"):
             assert campaigns[column].isna().all(), column  # unknown, never 0

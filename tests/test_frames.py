@@ -16,13 +16,18 @@ from ipscape.frames import (
     FEED_BUILDERS,
     FEED_COLUMNS,
     activities_frame,
+    activities_result,
     agents_frame,
+    agents_result,
     campaigns_frame,
+    campaigns_result,
     dial_attempts_frame,
-    dropped,
+    dial_attempts_result,
     parse_timestamp,
     transfers_frame,
+    transfers_result,
     voicemail_frame,
+    voicemail_result,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -195,19 +200,21 @@ def test_datetime_objects_are_accepted_naive_ones_in_the_zone() -> None:
 
 @pytest.mark.parametrize("feed", list(FEED_COLUMNS))
 def test_empty_input_gives_empty_frame_with_feed_columns_and_dtypes(feed: str) -> None:
-    frame = build(feed, [])
+    result = build_result(feed, [])
+    frame = result.frame
     assert len(frame) == 0
     assert_schema(frame, feed)
-    assert dropped(frame) == {}
+    assert result.drops.counts == {}
 
 
 @pytest.mark.parametrize("feed", list(FEED_COLUMNS))
 @pytest.mark.parametrize("items", [None, 42, "items", {"items": []}, b"[]"])
 def test_non_list_input_gives_empty_frame_counted_as_not_a_list(feed: str, items: object) -> None:
-    frame = build(feed, items)
+    result = build_result(feed, items)
+    frame = result.frame
     assert len(frame) == 0
     assert_schema(frame, feed)
-    assert dropped(frame) == {"not a list": 1}
+    assert result.drops.counts == {"not a list": 1}
 
 
 def test_feed_builders_cover_every_feed() -> None:
@@ -217,15 +224,12 @@ def test_feed_builders_cover_every_feed() -> None:
     }  # fmt: skip
 
 
-def test_dropped_is_empty_for_a_frame_without_drop_counts() -> None:
-    assert dropped(pd.DataFrame()) == {}
-
-
 # -------------------------------------------------------------------------------- campaigns
 
 
 def test_campaign_statistics_are_read_precisely() -> None:
-    frame = campaigns_frame(load("campaign_statistics.json"))
+    result = campaigns_result(load("campaign_statistics.json"))
+    frame = result.frame
     assert_schema(frame, "campaigns")
     assert frame["campaign_id"].tolist() == [11, 12, 13]
     sales = row(frame, "campaign_id", 11)
@@ -236,7 +240,7 @@ def test_campaign_statistics_are_read_precisely() -> None:
         "agents_wrap": 2, "agents_paused": 1, "is_active": True, "timezone": "Australia/Sydney",
         "as_of": utc("2024-03-11T23:42:00"),
     }  # fmt: skip
-    assert dropped(frame) == {}
+    assert result.drops.counts == {}
 
 
 def test_numeric_strings_are_numbers_and_missing_counts_stay_unknown() -> None:
@@ -285,7 +289,7 @@ def test_as_of_is_unknown_without_timestamp_or_argument() -> None:
 
 
 def test_unidentifiable_statistics_are_dropped_and_counted() -> None:
-    frame = campaigns_frame(
+    result = campaigns_result(
         [
             {"campaignId": 1},
             "oops",
@@ -297,8 +301,9 @@ def test_unidentifiable_statistics_are_dropped_and_counted() -> None:
             {"campaignId": 2.0},
         ]
     )
+    frame = result.frame
     assert frame["campaign_id"].tolist() == [1, 2]
-    assert dropped(frame) == {"not an object": 2, "no campaignId": 4}
+    assert result.drops.counts == {"not an object": 2, "no campaignId": 4}
 
 
 def test_wrong_typed_statistics_become_unknown_not_zero() -> None:
@@ -358,7 +363,7 @@ def test_naive_now_is_utc() -> None:
 
 
 def test_broken_agent_items_keep_what_is_valid() -> None:
-    frame = agents_frame(
+    result = agents_result(
         [
             {"agentId": "7", "agentFullName": 12, "state": None, "stateSince": "soon",
              "pauseReason": {"id": 1}, "campaignIds": [1, "2", None, "x", True, 1]},
@@ -369,13 +374,14 @@ def test_broken_agent_items_keep_what_is_valid() -> None:
         ],
         now=NOW,
     )  # fmt: skip
+    frame = result.frame
     assert frame["agent_id"].tolist() == [7, 8]
     assert frame["agent_name"].tolist() == ["12", NA]
     assert frame["state"].tolist() == [NA, NA]
     assert frame["time_in_state_s"].tolist() == [NA, NA]
     assert frame["pause_reason"].tolist() == [NA, "Break"]
     assert frame["campaign_ids"].tolist() == [(1, 2), ()]
-    assert dropped(frame) == {"no agentId": 1, "not an object": 1}
+    assert result.drops.counts == {"no agentId": 1, "not an object": 1}
 
 
 # ------------------------------------------------------------------------------- activities
@@ -383,7 +389,8 @@ def test_broken_agent_items_keep_what_is_valid() -> None:
 
 def test_activities_are_read_precisely() -> None:
     items = activity_items()
-    frame = activities_frame(items)
+    result = activities_result(items)
+    frame = result.frame
     assert_schema(frame, "activities")
     assert frame["activity_id"].tolist() == [5001, 5002, 5003, 5004, 5005, 5006, 5007, 5008, 5009]
     first = record(frame, 0)
@@ -397,7 +404,7 @@ def test_activities_are_read_precisely() -> None:
         "queue_s": 33.0, "talk_s": 323.0, "hold_s": 0.0, "wrap_s": 45.0, "interaction_s": 323.0,
         "has_voicemail": False,
     }  # fmt: skip
-    assert dropped(frame) == {}
+    assert result.drops.counts == {}
 
 
 def test_outbound_status_is_the_dial_status() -> None:
@@ -495,7 +502,7 @@ def test_wrong_types_in_activity_fields_give_na_and_numeric_strings_are_numbers(
 
 
 def test_unidentifiable_activities_are_dropped_and_counted_by_reason() -> None:
-    frame = activities_frame(
+    result = activities_result(
         [
             activity(1),
             "call",
@@ -512,15 +519,17 @@ def test_unidentifiable_activities_are_dropped_and_counted_by_reason() -> None:
             activity(2, type_="something.new"),
         ]
     )
+    frame = result.frame
     assert frame["activity_id"].tolist() == [1, 2]
-    assert dropped(frame) == {"not an object": 3, "no data object": 2, "no activityId": 6}
+    assert result.drops.counts == {"not an object": 3, "no data object": 2, "no activityId": 6}
 
 
 # -------------------------------------------------------------------------------- voicemail
 
 
 def test_two_voicemails_on_one_activity_give_two_rows() -> None:
-    frame = voicemail_frame(activity_items())
+    result = voicemail_result(activity_items())
+    frame = result.frame
     assert_schema(frame, "voicemail")
     assert records(frame) == [
         {
@@ -534,7 +543,7 @@ def test_two_voicemails_on_one_activity_give_two_rows() -> None:
             "agent_id": NA, "duration_s": 41.0, "media_uri": "/v3.0/media/9002",
         },
     ]  # fmt: skip
-    assert dropped(frame) == {}
+    assert result.drops.counts == {}
 
 
 def test_voicemail_media_ids_keep_non_numeric_ids_as_text() -> None:
@@ -546,7 +555,7 @@ def test_voicemail_media_ids_keep_non_numeric_ids_as_text() -> None:
 
 
 def test_unusable_voicemail_entries_are_dropped_and_counted() -> None:
-    frame = voicemail_frame(
+    result = voicemail_result(
         [
             activity(1, voicemailMetadata=[{"mediaId": 1}, "vm", None]),
             activity(2, voicemailMetadata={"mediaId": 2}),
@@ -556,8 +565,9 @@ def test_unusable_voicemail_entries_are_dropped_and_counted() -> None:
             "x",
         ]
     )
+    frame = result.frame
     assert frame["media_id"].tolist() == ["1"]
-    assert dropped(frame) == {
+    assert result.drops.counts == {
         "voicemail entry not an object": 2,
         "voicemailMetadata not a list": 1,
         "no activityId": 1,
@@ -603,7 +613,7 @@ def test_parent_given_as_numeric_string_is_found_after_its_child() -> None:
 
 
 def test_unusable_transfer_records_are_dropped_and_counted() -> None:
-    frame = transfers_frame(
+    result = transfers_result(
         [
             activity(1, parentActivityId="abc"),
             activity(None, parentActivityId=5),
@@ -613,8 +623,9 @@ def test_unusable_transfer_records_are_dropped_and_counted() -> None:
             7,
         ]
     )
+    frame = result.frame
     assert frame["activity_id"].tolist() == [4]
-    assert dropped(frame) == {
+    assert result.drops.counts == {
         "unusable parentActivityId": 1,
         "no activityId": 1,
         "not an object": 1,
@@ -625,7 +636,8 @@ def test_unusable_transfer_records_are_dropped_and_counted() -> None:
 
 
 def test_dial_attempts_are_the_outbound_activities() -> None:
-    frame = dial_attempts_frame(activity_items())
+    result = dial_attempts_result(activity_items())
+    frame = result.frame
     assert_schema(frame, "dial-attempts")
     assert records(frame) == [
         {
@@ -639,7 +651,7 @@ def test_dial_attempts_are_the_outbound_activities() -> None:
             "agent_id": NA, "created_at": utc("2024-03-12T00:05:00"), "dial_s": 30.5,
         },
     ]  # fmt: skip
-    assert dropped(frame) == {}
+    assert result.drops.counts == {}
 
 
 def test_phone_index_outside_one_to_three_is_unknown() -> None:
@@ -650,7 +662,7 @@ def test_phone_index_outside_one_to_three_is_unknown() -> None:
 
 
 def test_unusable_dial_attempts_are_counted_and_other_types_ignored() -> None:
-    frame = dial_attempts_frame(
+    result = dial_attempts_result(
         [
             activity(1, "call.outbound", attemptId="77", phoneNumber=61412000111),
             activity(None, "call.outbound"),
@@ -659,9 +671,10 @@ def test_unusable_dial_attempts_are_counted_and_other_types_ignored() -> None:
             [],
         ]
     )
+    frame = result.frame
     assert frame["attempt_id"].tolist() == [77]
     assert frame["phone_number"].tolist() == ["61412000111"]
-    assert dropped(frame) == {"no activityId": 1, "no data object": 1, "not an object": 1}
+    assert result.drops.counts == {"no activityId": 1, "no data object": 1, "not an object": 1}
 
 
 # ---------------------------------------------------------------------- general robustness
@@ -706,6 +719,20 @@ def test_every_feed_has_a_result_builder_whose_frame_is_the_frame_builders(feed:
     assert result.unavailable is None
 
 
+@pytest.mark.parametrize("feed", list(FEED_COLUMNS))
+@pytest.mark.parametrize("extra", [[], ["not an object"]])
+def test_no_frame_carries_attrs_drops_travel_on_the_result_only(feed: str, extra: list) -> None:
+    items = load("campaign_statistics.json") if feed == "campaigns" else activity_items()
+    if feed == "agents":
+        items = load("agent_status_page.json")["items"]
+    items = [*items, *extra]
+    result = build_result(feed, items)
+    assert result.drops == frames.Drops({frames.NOT_AN_OBJECT: len(extra)})
+    assert result.frame.attrs == {}
+    assert build(feed, items).attrs == {}
+    assert build_result(feed, None).frame.attrs == {}  # "not a list"
+
+
 def test_drops_count_rows_by_reason_and_add_up() -> None:
     drops = frames.Drops({frames.NO_CAMPAIGN_ID: 2, frames.NOT_AN_OBJECT: 1, "unused": 0})
     assert drops.total == 3 and drops
@@ -729,10 +756,11 @@ def test_stored_drops_that_are_not_counts_read_as_none(stored: object) -> None:
     assert frames.Drops.read(stored) == frames.NO_DROPS
 
 
-def test_a_result_writes_the_attrs_that_untyped_readers_still_use() -> None:
-    result = frames.frame_result(pd.DataFrame(), frames.Drops({"x": 1}), "no agent status")
-    assert result.frame.attrs == {"dropped": {"x": 1}, "unavailable": "no agent status"}
-    assert dropped(result.frame) == {"x": 1}
+def test_a_result_carries_drops_and_unavailable_and_leaves_the_frame_alone() -> None:
+    frame = pd.DataFrame()
+    result = frames.frame_result(frame, frames.Drops({"x": 1}), "no agent status")
+    assert result.frame is frame and frame.attrs == {}
+    assert result.drops.counts == {"x": 1} and result.unavailable == "no agent status"
     assert frames.as_result(result) is result
     bare = frames.as_result(pd.DataFrame())
     assert not bare.drops and bare.unavailable is None

@@ -10,7 +10,13 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ipscape.frames import FEED_BUILDERS, FEED_COLUMNS, FEED_RESULTS, dropped, parse_timestamp
+from ipscape.frames import (
+    FEED_BUILDERS,
+    FEED_COLUMNS,
+    FEED_RESULTS,
+    FrameResult,
+    parse_timestamp,
+)
 
 NOW = datetime(2024, 3, 11, 23, 42, tzinfo=UTC)
 PROPERTY_SETTINGS = settings(
@@ -72,6 +78,12 @@ def build(feed: str, items: object) -> pd.DataFrame:
     if feed == "agents":
         return FEED_BUILDERS[feed](items, now=NOW)
     return FEED_BUILDERS[feed](items)
+
+
+def build_result(feed: str, items: object) -> FrameResult:
+    if feed == "agents":
+        return FEED_RESULTS[feed](items, now=NOW)
+    return FEED_RESULTS[feed](items)
 
 
 EMPTY_DTYPES = {feed: build(feed, []).dtypes.to_dict() for feed in FEED_COLUMNS}
@@ -152,11 +164,10 @@ def identified(key: str, fields: list[str]) -> st.SearchStrategy[list[dict]]:
 @given(items=st.lists(json_values, max_size=6) | json_values)
 def test_any_json_input_never_raises_and_every_item_is_a_row_or_counted(items: object) -> None:
     for feed in FEED_COLUMNS:
-        options = {"now": NOW} if feed == "agents" else {}
-        result = FEED_RESULTS[feed](items, **options)
+        result = build_result(feed, items)
         frame = result.frame
         assert_typed_like_empty(frame, feed)
-        assert dropped(frame) == result.drops.counts  # the attrs say the same, for now
+        assert frame.attrs == {}  # the drops travel on the result only
         if feed in {"activities", "campaigns", "agents"}:
             expected = len(items) if isinstance(items, list) else 1
             assert len(frame) + result.drops.total == expected
@@ -183,13 +194,13 @@ def test_any_json_value_in_any_activity_field_never_raises(data: dict, type_: ob
 @PROPERTY_SETTINGS
 @given(items=corrupted_activities())
 def test_identified_activities_are_never_dropped(items: list[dict]) -> None:
-    frame = build("activities", items)
-    assert frame["activity_id"].tolist() == list(range(1, len(items) + 1))
-    assert dropped(frame) == {}
-    attempts = build("dial-attempts", items)
+    result = build_result("activities", items)
+    assert result.frame["activity_id"].tolist() == list(range(1, len(items) + 1))
+    assert result.drops.counts == {}
+    attempts = build_result("dial-attempts", items)
     outbound = [i + 1 for i, item in enumerate(items) if item["type"] == "call.outbound"]
-    assert attempts["activity_id"].tolist() == outbound
-    assert dropped(attempts) == {}
+    assert attempts.frame["activity_id"].tolist() == outbound
+    assert attempts.drops.counts == {}
 
 
 @PROPERTY_SETTINGS
@@ -202,9 +213,9 @@ def test_every_voicemail_entry_of_an_identified_activity_is_a_row(
 ) -> None:
     for item, count in zip(items, counts, strict=False):
         item["data"]["voicemailMetadata"] = [{"mediaId": n, "duration": n} for n in range(count)]
-    frame = build("voicemail", items)
-    assert len(frame) == sum(counts[: len(items)])
-    assert dropped(frame) == {}
+    result = build_result("voicemail", items)
+    assert len(result.frame) == sum(counts[: len(items)])
+    assert result.drops.counts == {}
 
 
 @PROPERTY_SETTINGS
@@ -212,9 +223,9 @@ def test_every_voicemail_entry_of_an_identified_activity_is_a_row(
 def test_every_identified_child_activity_is_a_transfer_row(items: list[dict]) -> None:
     for item in items:
         item["data"]["parentActivityId"] = int(item["data"]["activityId"]) + 1000
-    frame = build("transfers", items)
-    assert len(frame) == len(items)
-    assert dropped(frame) == {}
+    result = build_result("transfers", items)
+    assert len(result.frame) == len(items)
+    assert result.drops.counts == {}
 
 
 @PROPERTY_SETTINGS
@@ -222,12 +233,12 @@ def test_every_identified_child_activity_is_a_transfer_row(items: list[dict]) ->
 def test_identified_campaigns_and_agents_are_never_dropped(
     stats: list[dict], agents: list[dict]
 ) -> None:
-    campaigns = build("campaigns", stats)
-    assert campaigns["campaign_id"].tolist() == [int(s["campaignId"]) for s in stats]
-    assert dropped(campaigns) == {}
-    agent_frame = build("agents", agents)
-    assert agent_frame["agent_id"].tolist() == [int(a["agentId"]) for a in agents]
-    assert dropped(agent_frame) == {}
+    campaigns = build_result("campaigns", stats)
+    assert campaigns.frame["campaign_id"].tolist() == [int(s["campaignId"]) for s in stats]
+    assert campaigns.drops.counts == {}
+    agent_result = build_result("agents", agents)
+    assert agent_result.frame["agent_id"].tolist() == [int(a["agentId"]) for a in agents]
+    assert agent_result.drops.counts == {}
 
 
 # ------------------------------------------------------------------------------- timestamps

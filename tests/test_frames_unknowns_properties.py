@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ipscape.frames import FEED_BUILDERS, dropped
+from ipscape.frames import FEED_BUILDERS, FEED_RESULTS
 
 NOW = datetime(2024, 3, 11, 23, 42, tzinfo=UTC)
 PROPERTY_SETTINGS = settings(
@@ -48,9 +48,10 @@ def test_activities_of_any_type_are_kept_with_their_type_and_raw_data(types: lis
         {"type": kind, "data": {"activityId": n, "campaignName": "Sales"}}
         for n, kind in enumerate(types, start=1)
     ]
-    frame = FEED_BUILDERS["activities"](items)
+    result = FEED_RESULTS["activities"](items)
+    frame = result.frame
     assert frame["activity_id"].tolist() == list(range(1, len(types) + 1))
-    assert dropped(frame) == {}
+    assert result.drops.counts == {}
     for item, shown, raw in zip(items, frame["type"], frame["raw"], strict=True):
         if isinstance(item["type"], str) and item["type"].strip():
             assert shown in (item["type"], item["type"].strip())
@@ -82,8 +83,9 @@ def test_campaign_figures_not_sent_are_unknown_never_zero(
         record.update(dict.fromkeys(CAMPAIGN_NUMBERS, 7))
         record["agents"] = None if agents_how == "null" else {}
         stats.append(_blank(record, blanked, how))
-    frame = FEED_BUILDERS["campaigns"](stats)
-    assert len(frame) == count and dropped(frame) == {}
+    result = FEED_RESULTS["campaigns"](stats)
+    frame = result.frame
+    assert len(frame) == count and result.drops.counts == {}
     for source, column in CAMPAIGN_NUMBERS.items():
         if source in blanked:
             assert frame[column].isna().all(), column

@@ -21,6 +21,8 @@ from typing import Any
 
 import pandas as pd
 import psycopg
+import pyarrow as pa
+import pyarrow.ipc as ipc
 import pytest
 
 from ipscape import frames, pgstore
@@ -33,9 +35,10 @@ from ipscape.pgstore import (
     PostgresHistory,
     PostgresSnapshots,
     SnapshotListener,
+    codec,
 )
 from ipscape.pgstore.database import SCHEMA_VERSION, migrate
-from ipscape.snapshots import FeedStatus, SnapshotStore
+from ipscape.snapshots import FeedStatus, SnapshotStore, snapshot_of
 from tests import test_history as history_scenarios
 from tests.pg_support import PostgresServer, free_port, running_postgres
 
@@ -116,17 +119,25 @@ def read_frame(store: PostgresSnapshots, feed: str) -> pd.DataFrame | None:
 
 
 @pytest.mark.parametrize("name", sorted(FEED_FRAMES))
-def test_every_feed_frame_comes_back_equal_with_its_dtypes_and_attrs(pool, snapshots, name):
+def test_every_feed_frame_comes_back_equal_with_its_dtypes_drops_and_unavailable(
+    pool, snapshots, name
+):
     frame = FEED_FRAMES[name]
-    snapshots.publish(status(name), frame)
-    back = read_frame(PostgresSnapshots(pool), name)  # a new store object: from the database
-    assert back is not None
-    pd.testing.assert_frame_equal(back, frame, check_exact=True)
-    assert back.dtypes.to_dict() == frame.dtypes.to_dict()
-    assert back.attrs == frame.attrs
+    drops = frames.Drops({frames.NOT_AN_OBJECT: 2, frames.NOT_A_LIST: 1})
+    unavailable = "no agent status here" if name.startswith("agents") else None
+    published = snapshots.publish(status(name), frames.FrameResult(frame, drops, unavailable))
+    reader = PostgresSnapshots(pool)  # a new store object: from the database
+    got, back = reader.read(name)
+    assert got == published and back is not None
+    pd.testing.assert_frame_equal(back.frame, frame, check_exact=True)
+    assert back.frame.dtypes.to_dict() == frame.dtypes.to_dict()
+    assert back.drops == drops and back.unavailable == unavailable
+    snap = snapshot_of(got, back, NOW, frame.iloc[:0])
+    assert snap.drops == drops and snap.unavailable == unavailable
+    assert snap.frame.attrs == {}  # no side channel next to the typed result
 
 
-def test_object_columns_come_back_as_objects_and_attrs_as_given(pool, snapshots):
+def test_object_columns_come_back_as_objects_and_attrs_are_not_stored(pool, snapshots):
     agents = FEED_FRAMES["agents"].copy()
     agents.attrs = {"dropped": {"no agentId": 2}, "unavailable": "no agent status here"}
     chat = {"type": "chat.inbound", "data": {"activityId": 9, "transcript": ["hi", {"x": None}]}}
@@ -134,14 +145,49 @@ def test_object_columns_come_back_as_objects_and_attrs_as_given(pool, snapshots)
     snapshots.publish(status("agents"), agents)
     snapshots.publish(status("activities"), activities)
     reader = PostgresSnapshots(pool)
-    agents_back = read_frame(reader, "agents")
+    _, agents_back = reader.read("agents")
     activities_back = read_frame(reader, "activities")
     assert agents_back is not None and activities_back is not None
-    assert agents_back.attrs == agents.attrs
-    assert all(isinstance(ids, tuple) for ids in agents_back["campaign_ids"])
-    assert agents_back["campaign_ids"].tolist() == agents["campaign_ids"].tolist()
+    assert agents_back.frame.attrs == {}  # a frame's attrs are nobody's to read back
+    assert not agents_back.drops and agents_back.unavailable is None  # nor read as drops
+    assert all(isinstance(ids, tuple) for ids in agents_back.frame["campaign_ids"])
+    assert agents_back.frame["campaign_ids"].tolist() == agents["campaign_ids"].tolist()
     assert activities_back["raw"].iloc[0] == chat["data"]
     pd.testing.assert_frame_equal(activities_back, activities)
+
+
+def earlier_blob(result: frames.FrameResult) -> bytes:
+    """``result`` as the previous version of the codec stored it: the drops and ``unavailable``
+    also in ``frame.attrs``, kept in the header's "attrs" and in pyarrow's pandas metadata."""
+    frame = result.frame.copy(deep=False)
+    frame.attrs = {"dropped": {"stale reason": 5}, "unavailable": "an old text"}
+    table = pa.Table.from_pandas(frame, preserve_index=None)
+    header = {
+        "format": codec.FORMAT,
+        "objects": {},
+        "attrs": frame.attrs,
+        "drops": dict(result.drops.counts),
+        "unavailable": result.unavailable,
+    }
+    metadata = {**(table.schema.metadata or {}), codec.METADATA_KEY: json.dumps(header).encode()}
+    table = table.replace_schema_metadata(metadata)
+    sink = pa.BufferOutputStream()
+    options = ipc.IpcWriteOptions(compression=codec.COMPRESSION)
+    with ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
+
+
+def test_a_blob_from_the_previous_version_decodes_and_its_attrs_are_ignored():
+    frame = FEED_FRAMES["campaigns"]
+    drops = frames.Drops({frames.NO_CAMPAIGN_ID: 1})
+    back = codec.decode_result(earlier_blob(frames.FrameResult(frame, drops)))
+    pd.testing.assert_frame_equal(back.frame, frame, check_exact=True)
+    assert back.frame.attrs == {}
+    assert back.drops == drops and back.unavailable is None  # from their own keys only
+    tagged = frame.copy(deep=False)
+    tagged.attrs = {"note": "a reader's"}
+    assert codec.decode_frame(codec.encode_frame(tagged)).attrs == {}  # none are stored now
 
 
 def test_drops_and_unavailable_come_back_with_the_frame(pool, snapshots):

@@ -61,7 +61,6 @@ from ipscape.frames.result import (
     Drops,
     FrameResult,
     as_result,
-    dropped,
     frame_result,
 )
 from ipscape.frames.schema import FEED_COLUMNS
@@ -117,7 +116,6 @@ __all__ = [
     "campaigns_result",
     "dial_attempts_frame",
     "dial_attempts_result",
-    "dropped",
     "frame_result",
     "item_identity",
     "parse_timestamp",

@@ -45,7 +45,7 @@ class Drops:
 
     @classmethod
     def read(cls, value: object) -> Drops:
-        """Drops from stored JSON (or ``frame.attrs``): anything that is not a count is
+        """Drops from stored JSON (ipscape/pgstore/codec.py): anything that is not a count is
         ignored, so a damaged record reads as fewer drops, never as an error."""
         if not isinstance(value, Mapping):
             return NO_DROPS
@@ -90,22 +90,11 @@ class FrameResult:
 def frame_result(
     frame: pd.DataFrame, drops: Drops = NO_DROPS, unavailable: str | None = None
 ) -> FrameResult:
-    """A result for ``frame`` (which must be the caller's own: its attrs are written).
-
-    Readers not yet switched to `FrameResult` read ``frame.attrs["dropped"]`` and
-    ``frame.attrs["unavailable"]``, so both are written here too, and only here."""
-    frame.attrs["dropped"] = dict(drops.counts)
-    if unavailable is not None:
-        frame.attrs["unavailable"] = unavailable
+    """A result for ``frame``, which is left as it is: drops and ``unavailable`` travel on the
+    result only, never in ``frame.attrs``."""
     return FrameResult(frame, drops, unavailable)
 
 
 def as_result(value: FrameResult | pd.DataFrame) -> FrameResult:
     """``value`` as a result: a bare frame is one without drops."""
     return value if isinstance(value, FrameResult) else FrameResult(value)
-
-
-def dropped(frame: pd.DataFrame) -> dict[str, int]:
-    """Why records were left out of ``frame``, from its attrs: reason -> count, {} if none were.
-    For readers of bare frames; `FrameResult.drops` says the same."""
-    return dict(Drops.read(getattr(frame, "attrs", {}).get("dropped")).counts)

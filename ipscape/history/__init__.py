@@ -307,8 +307,9 @@ def campaign_rows(frame: pd.DataFrame | None, at: datetime) -> list[tuple[Any, .
 
 
 def agent_state_rows(frame: pd.DataFrame | None, at: datetime) -> list[tuple[Any, ...]]:
-    """(at_ms, state, agents) per state group; none for a tenant without agent status."""
-    if frame is None or "state" not in frame.columns or frame.attrs.get("unavailable"):
+    """(at_ms, state, agents) per state group, none for an empty frame. A tenant without agent
+    status is not recorded at all: the collector skips its agents feed (ipscape/collector.py)."""
+    if frame is None or "state" not in frame.columns:
         return []
     at_ms = epoch_ms(at)
     return [(at_ms, state, int(n)) for state, n in state_counts(frame["state"]).items()]

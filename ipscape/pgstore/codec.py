@@ -5,7 +5,8 @@ column's dtype (nullable Int64, Float64 and boolean, pandas strings, nanosecond 
 the index through pyarrow's pandas metadata. Object columns (agents' ``campaign_ids`` tuples,
 activities' ``raw`` dicts) become JSON text and are read back as Python objects (tuples again
 for a column that held only tuples). The JSON header in the schema metadata also carries the
-result's drops and ``unavailable`` (ipscape/frames/result.py), and ``frame.attrs``.
+result's drops and ``unavailable`` (ipscape/frames/result.py). Frames carry no attrs; the
+"attrs" a blob from an earlier version holds are ignored, so its database still reads.
 """
 
 from __future__ import annotations
@@ -48,27 +49,30 @@ def _json_texts(values: list[Any]) -> pa.Array:
 
 
 def encode_frame(frame: pd.DataFrame) -> bytes:
-    """``frame`` (its dtypes, index, object columns and attrs) as one compressed Arrow blob."""
+    """``frame`` (its dtypes, index and object columns) as one compressed Arrow blob."""
     return encode_result(FrameResult(frame))
 
 
 def decode_frame(blob: bytes) -> pd.DataFrame:
-    """The frame `encode_frame` stored: equal to it, with the same dtypes and attrs."""
+    """The frame `encode_frame` stored: equal to it, with the same dtypes, and no attrs."""
     return decode_result(blob).frame
 
 
 def encode_result(result: FrameResult) -> bytes:
-    """``result``'s frame (its dtypes, index, object columns and attrs), drops and
-    ``unavailable`` as one compressed Arrow blob."""
+    """``result``'s frame (its dtypes, index and object columns), drops and ``unavailable``
+    as one compressed Arrow blob."""
     frame = result.frame
     objects: dict[str, str] = {}
     plain = frame
+    if frame.attrs:  # pyarrow would keep them in its pandas metadata: none are stored
+        plain = frame.copy(deep=False)
+        plain.attrs = {}
     for name in frame.columns:
         if frame[name].dtype == object:
             objects[str(name)] = _object_kind(frame[name].tolist())
     try:
         if objects:
-            plain = frame.drop(columns=list(objects))
+            plain = plain.drop(columns=list(objects))
         table = pa.Table.from_pandas(plain, preserve_index=None)
         for name in objects:
             position = list(frame.columns).index(name)
@@ -77,7 +81,6 @@ def encode_result(result: FrameResult) -> bytes:
         header = {
             "format": FORMAT,
             "objects": objects,
-            "attrs": frame.attrs,
             "drops": dict(result.drops.counts),
             "unavailable": result.unavailable,
         }
@@ -93,7 +96,9 @@ def encode_result(result: FrameResult) -> bytes:
 
 
 def decode_result(blob: bytes) -> FrameResult:
-    """The result `encode_result` stored: its frame equal, with the same dtypes and attrs."""
+    """The result `encode_result` stored: its frame equal, with the same dtypes, and no attrs
+    (an earlier version's "attrs" are ignored: drops and ``unavailable`` are read from their
+    own keys)."""
     try:
         table = ipc.open_stream(pa.py_buffer(blob)).read_all()
         info = json.loads((table.schema.metadata or {})[METADATA_KEY])
@@ -112,7 +117,8 @@ def decode_result(blob: bytes) -> FrameResult:
                 frame.insert(position, name, column)
     except (pa.ArrowException, KeyError, ValueError, TypeError) as exc:
         raise StoreError(f"A stored frame could not be read ({type(exc).__name__}).") from exc
-    frame.attrs = dict(info.get("attrs") or {})
+    # pyarrow restores the attrs its pandas metadata holds, which an earlier version's blobs do.
+    frame.attrs = {}
     unavailable = info.get("unavailable")
     return FrameResult(
         frame,

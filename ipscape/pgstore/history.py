@@ -77,9 +77,7 @@ def _without_nul(frame: pd.DataFrame | None) -> pd.DataFrame | None:
             )
     if not changed:
         return frame
-    out = frame.assign(**changed)
-    out.attrs = dict(frame.attrs)
-    return out
+    return frame.assign(**changed)
 
 
 class PostgresHistory:
