@@ -21,7 +21,7 @@ their first run, then reads each server's CPU (user + system from /proc/<pid>/st
 ``--seconds``. A phase with no viewer gives what the collector and the simulator cost by
 themselves; the table shows, per configuration, CPU seconds per viewer-minute above that idle
 phase, fragment runs per viewer-minute, and CPU per fragment run (the viewers' CPU divided by
-their runs). The issue's goal is 0.3 s per viewer-minute (200 viewers per core). Machine noise
+their runs). The goal is 0.3 s per viewer-minute or less (200 viewers per core). Machine noise
 moves all columns of a row together; compare within a row. Not part of the test suite: it
 prints, it asserts nothing.
 """
