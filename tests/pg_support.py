@@ -261,12 +261,16 @@ class PostgresServer:
 
     def terminate_backends(self, database: str, application_name: str | None = None) -> int:
         """``pg_terminate_backend`` every other session on ``database`` (only those of
-        ``application_name`` when given); returns how many were ended."""
+        ``application_name`` when given), waiting until each has really exited (and released
+        its advisory locks), as a crashed process's session would have; returns how many were
+        ended."""
         import psycopg
 
         with psycopg.connect(self.url_for("postgres"), autocommit=True) as conn:
             rows = conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                # The timeout form (PostgreSQL 14+) returns once the backend is gone, not when
+                # the signal is sent: a lock it held is free when this returns.
+                "SELECT pg_terminate_backend(pid, 60000) FROM pg_stat_activity "
                 "WHERE datname = %s AND pid <> pg_backend_pid() "
                 "AND (%s::text IS NULL OR application_name = %s)",
                 (database, application_name, application_name),
