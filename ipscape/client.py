@@ -12,29 +12,26 @@ Nothing the tenant sends can hang, bloat or loop it:
 - links from the tenant (``nextUri``, ``mediaUri``) never lead outside the API root;
 - requests spend a process-wide budget (``budget.py``) in the lane of the feed that makes them;
 - media downloads have their own connection pool and concurrency limit, so they cannot starve polls.
+
+Its rules live beside it, one job each: ipscape/upstream.py (request scopes, retries,
+``Retry-After``, the meter), ipscape/responses.py (byte caps, JSON, links inside the API root) and
+ipscape/transport.py (socket deadlines); the names other modules use are importable from here.
 """
 
 from __future__ import annotations
 
-import email.utils
-import json as jsonlib
 import logging
 import random
-import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
-from ipscape.budget import DEFAULT_LANE, RequestBudget
+from ipscape.budget import RequestBudget
 from ipscape.errors import (
     ApiConnectionError,
     ApiError,
@@ -42,136 +39,52 @@ from ipscape.errors import (
     ApiTimeoutError,
     AuthenticationError,
     NotFoundError,
-    PaginationError,
     RateLimitedError,
     RedirectError,
     ResponseFormatError,
     ResponseTooLargeError,
     ServerError,
 )
-from ipscape.frames import item_identity
 from ipscape.operations import DEFAULT_OPERATIONS, Operation, resolve_operations
+from ipscape.responses import (
+    MAX_ITEMS,
+    MAX_JSON_BYTES,
+    MAX_MEDIA_BYTES,
+    MAX_PAGES,
+    MAX_SPEC_BYTES,
+    UNSAFE_LINK,
+    ListingGuard,
+    api_url,
+    parse_json,
+    read_capped,
+)
 from ipscape.settings import Settings
 from ipscape.transport import deadline_scope, make_transport
+from ipscape.upstream import (
+    RetryPolicy,
+    UpstreamMeter,
+    current_scope,
+    parse_retry_after,
+    request_scope,
+    resends_after_transport_error,
+)
+
+__all__ = [
+    "USER_AGENT",
+    "IpscapeClient",
+    "RetryPolicy",
+    "UpstreamMeter",
+    "format_timestamp",
+    "make_http_client",
+    "parse_retry_after",
+    "request_scope",
+]
 
 log = logging.getLogger("ipscape.client")
 
 USER_AGENT = "ipscape-dashboard/0.1"
-# Byte caps per kind of answer, counted after decompression. A page of 100 activities is ~200 KB.
-MAX_JSON_BYTES = 16 * 1024 * 1024
-MAX_SPEC_BYTES = 4 * 1024 * 1024
-# A voicemail or recording bigger than this is refused rather than held in memory.
-MAX_MEDIA_BYTES = 50 * 1024 * 1024
-# A listing ends here whatever its cursors say: a large tenant's whole day is ~500 pages.
-MAX_PAGES = 2_000
-MAX_ITEMS = 200_000
-# Pages in a row that bring no item not seen before (a distinct-cursor loop) before we stop.
-MAX_STALLED_PAGES = 3
 # Media downloads at once, on their own pool: a slow one must not hold a poll's connection.
 MEDIA_CONCURRENCY = 2
-_IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-# Control characters, spaces and backslashes never belong in a link as sent, nor control
-# characters in what its percent-escapes decode to (a CR LF in a cursor is a header injection).
-_UNSAFE_LINK = re.compile(r"[\x00-\x20\x7f\\]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-@dataclass(frozen=True)
-class _Scope:
-    lane: str
-    deadline: float | None  # time.monotonic()
-
-
-_scope: ContextVar[_Scope | None] = ContextVar("ipscape_request_scope", default=None)
-
-
-@contextmanager
-def request_scope(lane: str, deadline_s: float | None = None) -> Iterator[None]:
-    """Requests made in this block (this thread) spend ``lane``'s budget, and all of them, their
-    pages and their retries, end within ``deadline_s`` from now. Worker threads do not inherit
-    it: run their work in ``contextvars.copy_context()``."""
-    deadline = None if deadline_s is None else time.monotonic() + deadline_s
-    outer = _scope.get()
-    if outer is not None and outer.deadline is not None:
-        deadline = outer.deadline if deadline is None else min(deadline, outer.deadline)
-    token = _scope.set(_Scope(lane, deadline))
-    try:
-        yield
-    finally:
-        _scope.reset(token)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Capped exponential backoff with full jitter; ``Retry-After`` honoured up to a cap."""
-
-    max_attempts: int = 4
-    base_delay_s: float = 0.5
-    max_delay_s: float = 8.0
-    max_retry_after_s: float = 30.0
-    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        return rng.uniform(0, min(self.max_delay_s, self.base_delay_s * 2**attempt))
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), else None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None:
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
-
-
-@dataclass
-class UpstreamMeter:
-    """A bounded log of requests made to the tenant, so pages can show the budget we spend."""
-
-    maxlen: int = 5000
-    clock: Callable[[], float] = time.monotonic
-    _events: deque[tuple[float, str, int | None, float, str | None]] = field(init=False)
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
-
-    def __post_init__(self) -> None:
-        self._events = deque(maxlen=self.maxlen)
-
-    def record(
-        self, operation: str, status: int | None, latency_s: float, error: str | None = None
-    ) -> None:
-        with self._lock:
-            self._events.append((self.clock(), operation, status, latency_s, error))
-
-    def summary(self, window_s: float = 60) -> dict[str, dict[str, Any]]:
-        """operation -> requests in the window, last latency (ms), last status, last error."""
-        cutoff = self.clock() - window_s
-        out: dict[str, dict[str, Any]] = {}
-        with self._lock:
-            events = list(self._events)
-        for at, op, status, latency, error in events:
-            row = out.setdefault(
-                op,
-                {"requests": 0, "last_latency_ms": None, "last_status": None, "last_error": None},
-            )
-            if at >= cutoff:
-                row["requests"] += 1
-            row["last_latency_ms"] = round(latency * 1000, 1)
-            row["last_status"] = status
-            row["last_error"] = error
-        return out
 
 
 def make_http_client(settings: Settings, *, max_connections: int = 8) -> httpx.Client:
@@ -188,43 +101,6 @@ def make_http_client(settings: Settings, *, max_connections: int = 8) -> httpx.C
         headers={"Accept": "application/json", "User-Agent": USER_AGENT},
         follow_redirects=False,
     )
-
-
-def _read_capped(response: httpx.Response, operation: str, limit: int) -> bytes:
-    """The body, decompressed, or ResponseTooLargeError as soon as it passes ``limit`` bytes."""
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > limit and "Content-Encoding" not in response.headers:
-        raise _too_large(operation, limit)
-    chunks: list[bytes] = []
-    total = 0
-    for chunk in response.iter_bytes():
-        total += len(chunk)
-        if total > limit:
-            raise _too_large(operation, limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(operation: str, limit: int) -> ResponseTooLargeError:
-    return ResponseTooLargeError(
-        f"{operation}: the answer is larger than the dashboard accepts ({limit // 2**20} MiB)",
-        operation=operation,
-        limit=limit,
-    )
-
-
-def parse_json(content: bytes, operation: str) -> Any:
-    """JSON from the tenant; anything unreadable, nested too deep included, is a format error."""
-    try:
-        return jsonlib.loads(content)
-    except RecursionError:
-        raise ResponseFormatError(
-            f"{operation}: the response is nested too deeply", operation=operation
-        ) from None
-    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
-        raise ResponseFormatError(
-            f"{operation}: the response is not valid JSON", operation=operation
-        ) from exc
 
 
 def format_timestamp(value: datetime) -> str:
@@ -345,32 +221,8 @@ class IpscapeClient:
 
     # -- transport -------------------------------------------------------------------------
     def _url(self, path_or_uri: str) -> str:
-        """Resolve an operation path or a payload link against the API root, never doubling it,
-        and never outside it: another host, ``..`` segments or control characters are refused."""
-        text = str(path_or_uri)
-        if _UNSAFE_LINK.search(text) or _CONTROL.search(unquote(text)):
-            raise ResponseFormatError(
-                "the tenant sent a link with control characters or spaces; not followed"
-            )
-        if text.startswith(("http://", "https://", "//")):
-            parts = urlsplit(text)
-            if f"{parts.scheme}://{parts.netloc}" != self._origin:
-                # Following it would send our credentials to another host.
-                raise ResponseFormatError("the tenant linked to another host; not followed")
-            path, query = parts.path, parts.query
-        else:
-            parts = urlsplit(text if text.startswith("/") else "/" + text)
-            path, query = parts.path, parts.query
-            if not (
-                self._root_path
-                and (path == self._root_path or path.startswith(self._root_path + "/"))
-            ):
-                path = self._root_path + path
-        segments = unquote(path).split("/")
-        inside = path.startswith(self._root_path + "/") or not self._root_path
-        if not inside or any(seg in (".", "..") for seg in segments):
-            raise ResponseFormatError("the tenant linked outside the API root; not followed")
-        return self._origin + path + (f"?{query}" if query else "")
+        """An operation path or a tenant's link, inside the API root (responses.api_url)."""
+        return api_url(self._origin, self._root_path, path_or_uri)
 
     def _auth(self, index: int) -> httpx.BasicAuth:
         return httpx.BasicAuth(self.settings.api_token, self.settings.secret_keys[index])
@@ -388,9 +240,8 @@ class IpscapeClient:
     ) -> bytes:
         """One logical request: budget, deadline, key fallback, retries, error mapping, and the
         body read under ``max_bytes``. Returns the body of a 2xx answer."""
-        scope = _scope.get()
-        lane = scope.lane if scope is not None else DEFAULT_LANE
-        poll_deadline = scope.deadline if scope is not None else None
+        scope = current_scope()
+        lane, poll_deadline = scope.lane, scope.deadline
         http = http or self._http
         keys_tried: set[int] = set()
         attempt = 0
@@ -410,7 +261,7 @@ class IpscapeClient:
                     try:
                         status = response.status_code
                         content = (
-                            _read_capped(response, operation, max_bytes) if status < 300 else b""
+                            read_capped(response, operation, max_bytes) if status < 300 else b""
                         )
                     finally:
                         response.close()
@@ -418,13 +269,10 @@ class IpscapeClient:
                 latency = time.perf_counter() - started
                 timeout = isinstance(exc, httpx.TimeoutException)
                 self.meter.record(operation, None, latency, "timeout" if timeout else "connection")
-                # A non-idempotent request is resent only if it never reached the server, and a
-                # request that ran into its whole deadline is not resent: it would only do it again.
-                retryable = (method in _IDEMPOTENT or isinstance(exc, httpx.ConnectError)) and (
-                    time.monotonic() < deadline - 0.01
-                )
                 delay = self.retry.backoff(attempt, self._rng)
-                if retryable and self._may_retry(attempt, delay, poll_deadline):
+                if resends_after_transport_error(method, exc, deadline) and self._may_retry(
+                    attempt, delay, poll_deadline
+                ):
                     log.warning(
                         "%s: %s, retry %d in %.1f s",
                         operation,
@@ -484,10 +332,7 @@ class IpscapeClient:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if status == 429:
                 last_retry_after = retry_after
-            retryable = status in self.retry.retry_statuses and (
-                method in _IDEMPOTENT or status in (429, 503)
-            )
-            if retryable and attempt + 1 < self.retry.max_attempts:
+            if self.retry.resends_status(method, status) and attempt + 1 < self.retry.max_attempts:
                 if retry_after is not None and retry_after > self.retry.max_retry_after_s:
                     # Waiting longer would stall every reader: give up now and let the poller
                     # back off for as long as the tenant asked.
@@ -559,47 +404,20 @@ class IpscapeClient:
         not seen before, or past ``max_pages`` / ``max_items``; what was yielded stays yielded.
         """
         body = self._json(name, params={k: v for k, v in (params or {}).items() if v is not None})
-        links: set[str] = set()
-        ids: set[object] = set()
-        items_read = stalled = 0
-        pages = 1
+        guard = ListingGuard(name, self.max_pages, self.max_items)
         while True:
             if not isinstance(body, Mapping) or not isinstance(body.get("items"), list):
                 raise ResponseFormatError(
                     f"{name}: expected an object with an items list", operation=name
                 )
             items = body["items"]
-            fresh = 0
-            for item in items:
-                key = item_identity(item)
-                if key is None or key not in ids:
-                    fresh += 1
-                    if key is not None:
-                        ids.add(key)
-            items_read += len(items)
+            guard.read(items)
             yield items
             metadata = body.get("metadata")
             next_uri = metadata.get("nextUri") if isinstance(metadata, Mapping) else None
             if not next_uri:
                 return
-            stalled = 0 if fresh else stalled + 1
-            if not isinstance(next_uri, str) or next_uri in links:
-                problem = "its nextUri loops or is not a link"
-            elif stalled >= MAX_STALLED_PAGES:
-                problem = f"{stalled} pages in a row brought nothing new"
-            elif pages >= self.max_pages:
-                problem = f"the listing goes on past {self.max_pages} pages"
-            elif items_read >= self.max_items:
-                problem = f"the listing goes on past {self.max_items:,} items"
-            else:
-                problem = None
-            if problem is not None:
-                raise PaginationError(
-                    f"{name}: {problem}; stopped after {pages} page(s)", operation=name
-                )
-            links.add(next_uri)
-            pages += 1
-            body = self._json(name, url=self._url(next_uri))
+            body = self._json(name, url=self._url(guard.follow(next_uri)))
 
     def _object(self, name: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
@@ -655,7 +473,7 @@ class IpscapeClient:
         before its deadline fails as "did not answer in time" rather than queue without end."""
         op = self.operations()["media"]
         text = str(media)
-        if _UNSAFE_LINK.search(text):
+        if UNSAFE_LINK.search(text):
             raise ResponseFormatError("media: the media id has control characters or spaces")
         url = self._url(text) if "/" in text else self._url(op.format(mediaId=text))
         if not self._media_slots.acquire(timeout=self.request_deadline_s):
