@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
 
 from .app import SimulatorApp
 from .config import SCALES, SimulatorConfig
@@ -19,8 +20,10 @@ def _start_time(value: str) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[SimulatorConfig, str, int]:
+    installed = Path(sys.argv[0]).name == "ipscape-simulator"  # the console script
     parser = argparse.ArgumentParser(
-        prog="python -m ipscape.simulator", description="Serve a simulated ipSCAPE tenant."
+        prog="ipscape-simulator" if installed else "python -m ipscape.simulator",
+        description="Serve a simulated ipSCAPE tenant.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
