@@ -185,7 +185,7 @@ class LiveData:
             status, result = self.snapshots.read(feed)
         if status is None:
             status = FeedStatus(feed=feed, interval_s=self.intervals.get(feed, 0.0) or 1.0)
-        return snapshot_of(status, result, self._now(), empty_frame(feed))
+        return snapshot_of(status, result, self._now(), lambda: empty_frame(feed))
 
     # -- drill-down ----------------------------------------------------------------------------
     def query_activities(

@@ -17,7 +17,7 @@ fetch).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, Protocol
@@ -86,10 +86,17 @@ class Snapshot:
 
 
 def snapshot_of(
-    status: FeedStatus, published: FrameResult | None, now: datetime, empty: pd.DataFrame
+    status: FeedStatus,
+    published: FrameResult | None,
+    now: datetime,
+    empty: pd.DataFrame | Callable[[], pd.DataFrame],
 ) -> Snapshot:
-    """The reader's view of ``published`` under ``status`` at ``now`` (``empty`` before any)."""
-    result = published if published is not None else FrameResult(empty)
+    """The reader's view of ``published`` under ``status`` at ``now`` (``empty`` before any;
+    a callable is only called then: readers ask many times a minute, and building an empty
+    typed frame costs more than the rest of a read)."""
+    if published is None:
+        published = FrameResult(empty() if callable(empty) else empty)
+    result = published
     shown = result.frame
     return Snapshot(
         feed=status.feed,

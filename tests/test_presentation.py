@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ipscape.config import Thresholds
 from ipscape.presentation import aggregates, formats, tables
-from ipscape.presentation.freshness import freshness
+from ipscape.presentation.freshness import freshness, tenant_cost_text
 from ipscape.presentation.levels import ALERT, OK, UNKNOWN, WARN, LevelMemory, level, worst
 from ipscape.presentation.text import escape_label, plain
 from ipscape.snapshots import Snapshot
@@ -239,3 +239,13 @@ def test_freshness_says_how_old_stale_or_failing_data_is() -> None:
     assert (waiting.kind, waiting.text) == ("waiting", "waiting for the first data…")
     never = freshness(snapshot(state="error", fetched_at=None, error="refused"), "UTC")
     assert never.text == "ERROR: refused — no data yet"
+
+
+def test_the_tenant_cost_line_counts_each_request_once_against_the_budget() -> None:
+    summary = {
+        "campaign_statistics": {"requests": 45, "last_latency_ms": 120.4},
+        "agent_status": {"requests": 7, "last_latency_ms": None},
+        "media": {"requests": 0, "last_latency_ms": 310.0},  # outside the minute, still latest
+    }
+    assert tenant_cost_text(summary, 600) == "tenant: 52 req/min of 600 allowed (9 %), 310 ms"
+    assert tenant_cost_text({}, None) == "tenant: 0 req/min, -- ms"

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from ipscape.errors import ApiError, ConfigError, StoreError, user_message
-from ipscape.presentation.freshness import collector_text, store_problem_text
+from ipscape.presentation.freshness import collector_text, store_problem_text, tenant_cost_text
 from ipscape.presentation.text import plain
 from ui import auth, runtime
 from ui.messages import show_config_error
@@ -74,26 +74,18 @@ def _now_text(ctx: runtime.AppContext) -> str:
     return ctx.live.now().astimezone(ZoneInfo(ctx.tz)).strftime("%a %H:%M:%S %Z")
 
 
-def budget_text(ctx: runtime.AppContext) -> str:
-    """ "tenant: 14 req/min of 600 allowed (2 %), 120 ms": what the dashboard costs the tenant
-    right now, against the request budget of dashboard.toml."""
-    client = ctx.live.client
-    # The meter counts each request once; budget() rows share operations between feeds.
-    requests = sum(int(row.get("requests") or 0) for row in client.meter.summary(60).values())
-    ceiling = client.budget.per_minute
-    share = f" of {ceiling:,.0f} allowed ({100 * requests / ceiling:.0f} %)" if ceiling else ""
-    latencies = ctx.live.budget()["last_latency_ms"].dropna()
-    latency = f"{latencies.max():.0f} ms" if len(latencies) else "-- ms"
-    return f"tenant: {requests} req/min{share}, {latency}"
-
-
 def page_footer(ctx: runtime.AppContext) -> None:
-    """The tenant budget and where the settings came from, refreshed with the fastest feed."""
+    """The tenant budget and where the settings came from."""
 
-    @auth.live_fragment(ctx.config.poll.campaigns_s)
+    # Its numbers are per minute: a run a minute shows them all, at a fraction of a tile's cost.
+    @auth.live_fragment(max(60.0, ctx.config.poll.activities_s))
     def footer() -> None:
         st.divider()
-        parts = [budget_text(ctx), DEMO_LABEL if ctx.demo else "live tenant"]
+        client = ctx.live.client
+        parts = [
+            tenant_cost_text(client.meter.summary(60), client.budget.per_minute),
+            DEMO_LABEL if ctx.demo else "live tenant",
+        ]
         if ctx.live.follower is not None:
             parts.append(collector_text(ctx.live.active_collector(), ctx.tz))
         parts += [f"times in {ctx.tz}", f"config: {ctx.config.source}"]
