@@ -205,7 +205,7 @@ def test_the_wall_shows_hostile_names_escaped(hostile: RunningSimulator, view: s
 HTML_CALLS = {"html", "markdown", "write", "caption"}
 # The only arguments an HTML-rendering call may get: our own constants and builders of ints.
 HTML_SAFE_NAMES = re.compile(
-    r"^[A-Z][A-Z0-9_]*$|^(shift_css|board_state_css|watchdog_html|audio_player_html)$"
+    r"^[A-Z][A-Z0-9_]*$|^(board_state_css|watchdog_html|audio_player_html)$"
 )
 
 

@@ -249,3 +249,18 @@ def test_the_tenant_cost_line_counts_each_request_once_against_the_budget() -> N
     }
     assert tenant_cost_text(summary, 600) == "tenant: 52 req/min of 600 allowed (9 %), 310 ms"
     assert tenant_cost_text({}, None) == "tenant: 0 req/min, -- ms"
+
+
+def test_tinted_rows_keep_dark_text_so_they_read_in_the_dark_theme_too() -> None:
+    from ui.tables import _tinted
+
+    frame = campaigns(ewt_s=[30.0, 900.0], max_wait_s=[40.0, 900.0])
+    table = tables.overview_table(
+        frame, aggregates.campaign_levels(frame, Thresholds(), LevelMemory())
+    )
+    assert table.levels[0] is ALERT
+    html = _tinted(table).to_html()
+    assert "background-color: #F8CDB5" in html and "color: #111111" in html
+    # A table without levels is shown as it is, unstyled.
+    plain_table = tables.Table(table.frame, table.columns)
+    assert _tinted(plain_table) is plain_table.frame

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from ipscape.presentation.formats import UNKNOWN_TEXT
-from ipscape.presentation.levels import ROW_TINTS
+from ipscape.presentation.levels import ROW_TINTS, TINT_TEXT
 from ipscape.presentation.tables import Column, Table
 
 
@@ -39,8 +39,12 @@ def _tinted(table: Table) -> pd.DataFrame | Any:
     """The frame, with each row tinted by its level when the table carries levels."""
     if not table.levels or not any(lv.name in ROW_TINTS for lv in table.levels):
         return table.frame
+    # Dark text on the light tint, whatever the theme: the dark theme's light text on it
+    # would not read.
     tints = [
-        f"background-color: {ROW_TINTS[lv.name]}" if lv.name in ROW_TINTS else ""
+        f"background-color: {ROW_TINTS[lv.name]}; color: {TINT_TEXT}"
+        if lv.name in ROW_TINTS
+        else ""
         for lv in table.levels
     ]
     width = len(table.frame.columns)

@@ -7,7 +7,9 @@
 - `tables`: the typed table models the pages show (numbers stay numbers);
 - `freshness`: how old a snapshot is and what went wrong, as a typed line;
 - `drilldown`: the drill-down filters, their URL form and the activity tables;
-- `wall`: the wall's URL parameters, schedule and typed view models.
+- `headlines`: the five headline tiles the overview and the wall share;
+- `wall`: the wall's URL parameters and schedule; `wall_models`: the frozen values each wall
+  view shows; `wall_board`: the board that builds them once per data version.
 
 Pages and ``ui/`` only lay these out and bind widgets; tests import them without an app.
 """

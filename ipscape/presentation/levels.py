@@ -45,6 +45,7 @@ LEVEL_COLOURS = {"ok": "#009E73", "warn": "#E69F00", "alert": "#D55E00", "unknow
 LEVEL_PATTERNS = {"ok": "", "warn": "/", "alert": "x", "unknown": "."}
 # Light tints of the warn/alert colours for table rows: dark text on them stays readable.
 ROW_TINTS = {"warn": "#FCE7C2", "alert": "#F8CDB5"}
+TINT_TEXT = "#111111"
 # st.metric's delta colours per level.
 DELTA_COLOURS = {"ok": "green", "warn": "orange", "alert": "red"}
 _BY_RANK = (OK, WARN, ALERT)
