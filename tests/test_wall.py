@@ -190,6 +190,10 @@ def test_the_board_redraws_every_few_seconds_and_twice_per_view() -> None:
     assert board_tick_s(0) == BOARD_TICK_S
     assert board_tick_s(60) == BOARD_TICK_S
     assert board_tick_s(MIN_ROTATE_S) == MIN_ROTATE_S / 2
+    # Never faster than the data can change, nor slower than the fastest feed brings it.
+    assert board_tick_s(0, poll_s=8) == 8
+    assert board_tick_s(0, poll_s=30) == BOARD_TICK_S
+    assert board_tick_s(12, poll_s=8) == 6
 
 
 def test_no_rotation_stays_on_the_first_view() -> None:

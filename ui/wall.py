@@ -220,7 +220,7 @@ def render() -> None:
             st.caption(plain(" · ".join(notes)))
 
     # Each redraw reads snapshots and the shared view models only: no upstream requests.
-    @auth.live_fragment(board_tick_s(params.rotate_s), page_kind="wall")
+    @auth.live_fragment(board_tick_s(params.rotate_s, config.poll.campaigns_s), page_kind="wall")
     def board() -> None:
         render_board(live, config, params)
 

@@ -33,11 +33,11 @@ MAX_CAMPAIGNS = 50
 FOREIGN_PARAMS = frozenset({"embed", "embed_options"})
 KNOWN_PARAMS = frozenset({"kiosk", "rotate", "campaigns", "theme", "view", "views", "token"})
 MAX_NOTES = 6
-# How often the board redraws. Measured with benchmarks/soak.py: in Streamlit 1.67 a fragment
-# rerun costs the server about 0.13 s of CPU whatever it draws, so redrawing every second would
-# cost a core per 7 walls. A board read from across a room needs less: ages step by 5 s and the
-# clock shows minutes.
-BOARD_TICK_S = 5.0
+# How often the board redraws at most. Its data changes once per poll interval (8 s at the
+# fastest, ipscape/config.py), and a board read from across a room needs no more: ages step by
+# the tick and the clock shows minutes. A redraw costs 10-20 ms of server CPU
+# (benchmarks/viewer_cpu.py); redrawing faster than the data changes would only spend it.
+BOARD_TICK_S = 10.0
 # The board moves one pixel per this many seconds; slow enough that nobody sees it move.
 PIXEL_SHIFT_STEP_S = 60.0
 
@@ -225,12 +225,14 @@ def current_view(now: float, rotate_s: float, views: Sequence[str] = VIEWS) -> R
     return Rotation(views[index], index, len(views), (slot + 1) * rotate_s - now)
 
 
-def board_tick_s(rotate_s: float) -> float:
-    """Seconds between redraws: `BOARD_TICK_S`, or twice per view when views rotate faster, so
-    that no view is skipped or shown late by more than half its time."""
+def board_tick_s(rotate_s: float, poll_s: float = BOARD_TICK_S) -> float:
+    """Seconds between redraws: as often as the fastest feed can bring new data (``poll_s``),
+    at most `BOARD_TICK_S` apart, and twice per view when views rotate faster, so that no view
+    is skipped or shown late by more than half its time."""
+    tick = min(BOARD_TICK_S, poll_s) if poll_s > 0 else BOARD_TICK_S
     if rotate_s > 0:
-        return min(BOARD_TICK_S, rotate_s / 2)
-    return BOARD_TICK_S
+        return min(tick, rotate_s / 2)
+    return tick
 
 
 def parse_clock(text: str) -> time:
