@@ -33,6 +33,7 @@ import pandas as pd  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from ipscape import feeds, frames  # noqa: E402
+from ipscape.clock import start_of_day  # noqa: E402
 from ipscape.config import CONFIG_ENV  # noqa: E402
 from ipscape.live import LiveData  # noqa: E402
 from ipscape.simulator import SCALES, SimulatorConfig, start_simulator  # noqa: E402
@@ -57,7 +58,7 @@ class FetchInPage:
         return getattr(self.live, name)
 
     def _today(self) -> list[dict[str, Any]]:
-        since = feeds.start_of_day(datetime.now(UTC), self.live.config.display_timezone)
+        since = start_of_day(datetime.now(UTC), self.live.config.display_timezone)
         return feeds.fetch_activity_items(self.live.client, since=since)
 
     def campaigns(self) -> Snapshot:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from ipscape import feeds, frames
 from ipscape.client import IpscapeClient
+from ipscape.clock import start_of_day
 from ipscape.config import DashboardConfig, HistoryConfig
 from ipscape.history import SQLiteHistory
 from ipscape.live import LiveData
@@ -65,9 +66,7 @@ def naive_viewers(
                 feeds.fetch_agents(client)
                 due["agents"] = now + poll.agents_s
             if now >= due["activities"]:
-                since = feeds.start_of_day(
-                    datetime.fromtimestamp(now, UTC), config.display_timezone
-                )
+                since = start_of_day(datetime.fromtimestamp(now, UTC), config.display_timezone)
                 items = feeds.fetch_activity_items(client, since=since)
                 frames.voicemail_frame(items)
                 frames.transfers_frame(items)

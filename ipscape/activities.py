@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ipscape import feeds, frames
-from ipscape.clock import Clock, utc_from_timestamp
+from ipscape import frames
+from ipscape.clock import Clock, start_of_day, utc_from_timestamp
 from ipscape.errors import PaginationError
 from ipscape.frames import NO_DROPS, Drops, FrameResult
 
@@ -134,7 +134,7 @@ class ActivityWindow:
         self._day_drops: dict[str, Drops] = {}
 
     def start_of_day(self, now: float) -> datetime:
-        return feeds.start_of_day(utc_from_timestamp(now), self.timezone)
+        return start_of_day(utc_from_timestamp(now), self.timezone)
 
     def next_since(self, now: float) -> datetime:
         """Where the next fetch starts. Measured on the tenant's own timestamps (the newest

@@ -1,4 +1,4 @@
-"""Time as the collector sees it: POSIX seconds from a clock callable.
+"""Time as the collector sees it: POSIX seconds from a clock callable, and "today".
 
 Production uses ``time.time`` (or, for the demo, the embedded simulator's own clock); tests and
 benchmarks pass a `ManualClock` and move time by hand.
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 
 # POSIX seconds, ``time.time`` in production.
 Clock = Callable[[], float]
@@ -32,3 +33,10 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
+
+
+def start_of_day(now: datetime, timezone: str) -> datetime:
+    """Local midnight of ``now`` in ``timezone``, as an aware datetime: "today" everywhere
+    (pages, the wall, drill-down, the CLI, the activities window)."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(timezone))

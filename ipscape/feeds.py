@@ -12,14 +12,14 @@ import time as _time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
 from ipscape import frames
 from ipscape.client import IpscapeClient
+from ipscape.clock import start_of_day
 from ipscape.errors import BudgetExhaustedError, NotFoundError, PaginationError
 
 FEEDS = ("campaigns", "agents", "voicemail", "transfers", "dial-attempts", "activities")
@@ -39,12 +39,6 @@ FEED_OPERATIONS: dict[str, tuple[str, ...]] = {
 STATS_CONCURRENCY = 4
 # A feed asks the request budget for this much more than it needs.
 DEMAND_HEADROOM = 1.5
-
-
-def start_of_day(now: datetime, timezone: str) -> datetime:
-    """Local midnight of ``now`` in ``timezone``, as an aware datetime ("today" on every page)."""
-    local = now.astimezone(ZoneInfo(timezone))
-    return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(timezone))
 
 
 # Why a tenant's agents feed has no per-agent status (pages then fall back on the counts).

@@ -26,7 +26,7 @@ from cachetools import LRUCache, TTLCache, cached
 from ipscape import feeds, frames, health
 from ipscape.budget import RequestBudget
 from ipscape.client import IpscapeClient, request_scope
-from ipscape.clock import Clock, utc_from_timestamp
+from ipscape.clock import Clock, start_of_day, utc_from_timestamp
 from ipscape.collector import Collector, empty_frame, feed_intervals
 from ipscape.config import DashboardConfig
 from ipscape.errors import PaginationError
@@ -204,7 +204,7 @@ class LiveData:
         on every rerun shares one poller, then trimmed back to exactly what was asked.
         """
         if since is None and lead_id is None:
-            since = feeds.start_of_day(self._now(), self.config.display_timezone)
+            since = start_of_day(self._now(), self.config.display_timezone)
         key_since, key_until = _floor_minute(since), _ceil_minute(until)
         key = ("activities", campaign_id, lead_id, key_since, key_until, activity_type)
 

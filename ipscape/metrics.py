@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from ipscape.feeds import start_of_day
+from ipscape.clock import start_of_day
 from ipscape.frames.values import STRING
 
 # Term -> its definition, in plain words (no Markdown), as the glossary on screen shows it.
@@ -342,7 +342,7 @@ def _performance(
 
 def windows(now: datetime, tz: str) -> dict[str, tuple[datetime, datetime | None]]:
     """Window name -> (since, until) of `performance`: "today" from local midnight in ``tz``
-    (`ipscape.feeds.start_of_day`), "1h" and "15m" back from ``now``; all open-ended."""
+    (`ipscape.clock.start_of_day`), "1h" and "15m" back from ``now``; all open-ended."""
     now = _aware(now, "now").to_pydatetime()
     spans: dict[str, tuple[datetime, datetime | None]] = {"today": (start_of_day(now, tz), None)}
     spans.update({name: (now - length, None) for name, length in ROLLING_WINDOWS.items()})

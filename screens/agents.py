@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ipscape import charts
-from ipscape.feeds import start_of_day
+from ipscape.clock import start_of_day
 from ipscape.presentation import aggregates, formats, tables
 from ipscape.presentation.freshness import history_warning
 from ipscape.presentation.text import plain

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from ipscape.feeds import start_of_day
+from ipscape.clock import start_of_day
 from ipscape.frames import KNOWN_ACTIVITY_TYPES, Drops
 from ipscape.presentation.formats import counts, is_missing, local_times, seconds, text, texts
 from ipscape.presentation.tables import Column, Table, table_of
