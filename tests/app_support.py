@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Callable
@@ -28,6 +29,21 @@ APP = str(ROOT / "dashboard.py")
 RUN_TIMEOUT = 60
 # screen name (its file's stem) -> script path, as dashboard.py routes them
 SCREEN_SCRIPTS = {Path(s.script).stem: s.script for s in SCREENS}
+
+
+# Canary secrets: made-up credentials that tests search for everywhere a secret must never be
+# (logs, pages, the browser, error text), in every form they take on the wire.
+CANARY_TOKEN = "canary-token-7f3a"
+CANARY_KEYS = ("canary-key-1-9c2e", "canary-key-2-41bd")
+
+
+def canaries() -> list[str]:
+    """The canary secrets and their Basic-auth header values."""
+    forms = [CANARY_TOKEN, *CANARY_KEYS]
+    for key in CANARY_KEYS:
+        pair = f"{CANARY_TOKEN}:{key}".encode()
+        forms.append(base64.b64encode(pair).decode())
+    return forms
 
 
 def unescape(text: str) -> str:

@@ -35,6 +35,9 @@ import pytest
 from ipscape.presentation.text import plain
 from ipscape.simulator import RunningSimulator
 from ipscape.simulator.names import HOSTILE_NAMES
+from tests.app_support import CANARY_KEYS as KEYS
+from tests.app_support import CANARY_TOKEN as TOKEN
+from tests.app_support import canaries
 from tests.browser_support import (
     FIRST_RENDER_MS,
     NO_CHROMIUM,
@@ -46,7 +49,6 @@ from tests.browser_support import (
     playwright_sync_api,
     running_dashboard,
 )
-from tests.test_secret_canary import KEYS, TOKEN, canaries
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page

@@ -10,7 +10,6 @@ The browser's HTML is checked in tests/test_browser_security.py.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
@@ -28,21 +27,13 @@ from ipscape.errors import IpscapeError, user_message
 from ipscape.feeds import FEEDS
 from ipscape.settings import Settings
 from ipscape.simulator import RunningSimulator
+from tests.app_support import CANARY_KEYS as KEYS
+from tests.app_support import CANARY_TOKEN as TOKEN
+from tests.app_support import canaries
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
-TOKEN = "canary-token-7f3a"
-KEYS = ("canary-key-1-9c2e", "canary-key-2-41bd")
 PAGES = ("overview", "wait_times", "agents", "voicemail", "transfers", "drilldown")
-
-
-def canaries() -> list[str]:
-    """The secrets and every form they take on the wire (Basic header value, URL-encoded)."""
-    forms = [TOKEN, *KEYS]
-    for key in KEYS:
-        pair = f"{TOKEN}:{key}".encode()
-        forms.append(base64.b64encode(pair).decode())
-    return forms
 
 
 def assert_clean(text: str, where: str) -> None:
