@@ -30,8 +30,8 @@ import pandas as pd
 
 from ipscape.clock import start_of_day
 from ipscape.frames import KNOWN_ACTIVITY_TYPES, Drops
-from ipscape.presentation.formats import counts, is_missing, local_times, seconds, text, texts
-from ipscape.presentation.tables import Column, Table, table_of
+from ipscape.presentation.formats import counts, is_missing, text, texts
+from ipscape.presentation.tables import Column, Table, column_values, table_of
 
 # --- filters and their URL form ------------------------------------------------------------
 
@@ -300,17 +300,17 @@ def future_label(held: int) -> str:
 # --- tables ------------------------------------------------------------------------------------
 
 ACTIVITY_COLUMNS = (
-    Column("Activity"),
-    Column("Type"),
-    Column("Created", "datetime"),
-    Column("Campaign"),
-    Column("Agent"),
-    Column("Status"),
-    Column("Lead"),
-    Column("From"),
-    Column("To"),
-    Column("Queue", "duration"),
-    Column("Talk", "duration"),
+    Column("Activity", source="activity_id"),
+    Column("Type", source="type"),
+    Column("Created", "datetime", source="created_at"),
+    Column("Campaign", source="campaign_name"),
+    Column("Agent", source="agent_name"),
+    Column("Status", source="status"),
+    Column("Lead", source="lead_id"),
+    Column("From", source="source"),
+    Column("To", source="destination"),
+    Column("Queue", "duration", source="queue_s"),
+    Column("Talk", "duration", source="talk_s"),
 )
 DIAL_SUMMARY_COLUMNS = (
     Column("Phone"),
@@ -319,12 +319,12 @@ DIAL_SUMMARY_COLUMNS = (
     Column("Last status"),
 )
 DIAL_ATTEMPT_COLUMNS = (
-    Column("Attempt"),
+    Column("Attempt", source="attempt_id"),
     Column("Phone"),
-    Column("Number"),
-    Column("Status"),
-    Column("Dialled", "datetime"),
-    Column("Dial time", "duration"),
+    Column("Number", source="phone_number"),
+    Column("Status", source="dial_status"),
+    Column("Dialled", "datetime", source="created_at"),
+    Column("Dial time", "duration", source="dial_s"),
 )
 
 
@@ -339,20 +339,7 @@ def activities_table(activities: pd.DataFrame, tz: str) -> Table:
     if activities.empty:
         return table_of(None, ACTIVITY_COLUMNS)
     frame = sort_activities(activities)
-    data = {
-        "Activity": texts(frame["activity_id"]).array,
-        "Type": texts(frame["type"]).array,
-        "Created": local_times(frame["created_at"], tz).array,
-        "Campaign": texts(frame["campaign_name"]).array,
-        "Agent": texts(frame["agent_name"]).array,
-        "Status": texts(frame["status"]).array,
-        "Lead": texts(frame["lead_id"]).array,
-        "From": texts(frame["source"]).array,
-        "To": texts(frame["destination"]).array,
-        "Queue": seconds(frame["queue_s"]).array,
-        "Talk": seconds(frame["talk_s"]).array,
-    }
-    return table_of(data, ACTIVITY_COLUMNS)
+    return table_of(column_values(frame, ACTIVITY_COLUMNS, tz), ACTIVITY_COLUMNS)
 
 
 def dial_summary(attempts: pd.DataFrame) -> Table:
@@ -381,12 +368,8 @@ def dial_attempts_table(attempts: pd.DataFrame, tz: str) -> Table:
         return table_of(None, DIAL_ATTEMPT_COLUMNS)
     frame = attempts.sort_values("created_at", na_position="last", kind="stable")
     data = {
-        "Attempt": texts(frame["attempt_id"]).array,
+        **column_values(frame, DIAL_ATTEMPT_COLUMNS, tz),
         "Phone": _phones(frame["phone_index"]).array,
-        "Number": texts(frame["phone_number"]).array,
-        "Status": texts(frame["dial_status"]).array,
-        "Dialled": local_times(frame["created_at"], tz).array,
-        "Dial time": seconds(frame["dial_s"]).array,
     }
     return table_of(data, DIAL_ATTEMPT_COLUMNS)
 

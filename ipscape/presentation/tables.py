@@ -37,6 +37,22 @@ class Column:
     kind: ColumnKind = "text"
     # A key of the page's glossary (ui/glossary.py), shown as the column's help.
     help: str | None = None
+    # The frame column it shows, converted by `kind` (`column_values`); None when the table
+    # builder computes it.
+    source: str | None = None
+
+
+def column_values(frame: pd.DataFrame, columns: Sequence[Column], tz: str) -> dict[str, Any]:
+    """Each sourced column of ``frame``, typed by its kind: text stays text (missing stays
+    missing), counts become Int64, durations Float64 seconds, times datetimes in ``tz``."""
+    convert: dict[str, Any] = {
+        "text": texts,
+        "count": counts,
+        "duration": seconds,
+        "time": lambda series: local_times(series, tz),
+        "datetime": lambda series: local_times(series, tz),
+    }
+    return {c.name: convert[c.kind](frame[c.source]).array for c in columns if c.source is not None}
 
 
 @dataclass(frozen=True)
@@ -88,12 +104,12 @@ def table_of(
 
 OVERVIEW_COLUMNS = (
     Column("Status", help="status"),
-    Column("Campaign"),
-    Column("EWT", "duration", "ewt"),
-    Column("Longest wait", "duration", "longest_wait"),
-    Column("Waiting", "count", "calls_waiting"),
-    Column("Abandoned", "count", "abandoned"),
-    Column("Agents free", "count", "agents_available"),
+    Column("Campaign", source="campaign_name"),
+    Column("EWT", "duration", "ewt", "ewt_s"),
+    Column("Longest wait", "duration", "longest_wait", "max_wait_s"),
+    Column("Waiting", "count", "calls_waiting", "calls_waiting"),
+    Column("Abandoned", "count", "abandoned", "calls_abandoned"),
+    Column("Agents free", "count", "agents_available", "agents_available"),
 )
 
 
@@ -117,15 +133,7 @@ def overview_table(campaigns: pd.DataFrame, levels: Mapping[Any, Mapping[str, Le
     )
     rows = campaigns.iloc[order]
     shown = [status[i] for i in order]
-    data = {
-        "Status": [badge(lv) for lv in shown],
-        "Campaign": texts(rows["campaign_name"]).array,
-        "EWT": seconds(rows["ewt_s"]).array,
-        "Longest wait": seconds(rows["max_wait_s"]).array,
-        "Waiting": counts(rows["calls_waiting"]).array,
-        "Abandoned": counts(rows["calls_abandoned"]).array,
-        "Agents free": counts(rows["agents_available"]).array,
-    }
+    data = {"Status": [badge(lv) for lv in shown], **column_values(rows, OVERVIEW_COLUMNS, "UTC")}
     return table_of(data, OVERVIEW_COLUMNS, shown)
 
 
@@ -195,40 +203,32 @@ def agent_table(
     return table_of(data, AGENT_COLUMNS, levels)
 
 
-CAMPAIGN_AGENT_COLUMNS = {
-    "campaign_name": "Campaign",
-    "agents_logged_in": "Logged in",
-    "agents_available": "Available",
-    "agents_busy": "Busy",
-    "agents_wrap": "Wrap",
-    "agents_paused": "Paused",
-}
+CAMPAIGN_AGENT_COLUMNS = (
+    Column("Campaign", source="campaign_name"),
+    Column("Logged in", "count", source="agents_logged_in"),
+    Column("Available", "count", source="agents_available"),
+    Column("Busy", "count", source="agents_busy"),
+    Column("Wrap", "count", source="agents_wrap"),
+    Column("Paused", "count", source="agents_paused"),
+)
 
 
 def campaign_agent_counts(campaigns: pd.DataFrame) -> Table:
     """Agent counts by state per campaign, from campaign statistics (the fallback view)."""
-    columns = [
-        Column(label, "text" if col == "campaign_name" else "count")
-        for col, label in CAMPAIGN_AGENT_COLUMNS.items()
-    ]
     if campaigns.empty:
-        return table_of(None, columns)
-    data = {
-        label: (texts if col == "campaign_name" else counts)(campaigns[col]).array
-        for col, label in CAMPAIGN_AGENT_COLUMNS.items()
-    }
-    return table_of(data, columns)
+        return table_of(None, CAMPAIGN_AGENT_COLUMNS)
+    return table_of(column_values(campaigns, CAMPAIGN_AGENT_COLUMNS, "UTC"), CAMPAIGN_AGENT_COLUMNS)
 
 
 # --- voicemail ---------------------------------------------------------------------------------
 
 VOICEMAIL_COLUMNS = (
-    Column("Received", "time", "times"),
+    Column("Received", "time", "times", "received_at"),
     Column("Waiting", "duration", "voicemail_waiting"),
-    Column("Caller"),
-    Column("Campaign"),
-    Column("Duration", "duration"),
-    Column("media_id"),
+    Column("Caller", source="caller"),
+    Column("Campaign", source="campaign_name"),
+    Column("Duration", "duration", source="duration_s"),
+    Column("media_id", source="media_id"),
 )
 
 
@@ -238,12 +238,8 @@ def voicemail_table(voicemail: pd.DataFrame, tz: str, now: datetime) -> Table:
         return table_of(None, VOICEMAIL_COLUMNS, hidden=("media_id",))
     frame = voicemail.sort_values("received_at", na_position="last")
     data = {
-        "Received": local_times(frame["received_at"], tz).array,
+        **column_values(frame, VOICEMAIL_COLUMNS, tz),
         "Waiting": age_seconds(frame["received_at"], now).clip(lower=0).array,
-        "Caller": texts(frame["caller"]).array,
-        "Campaign": texts(frame["campaign_name"]).array,
-        "Duration": seconds(frame["duration_s"]).array,
-        "media_id": texts(frame["media_id"]).array,
     }
     return table_of(data, VOICEMAIL_COLUMNS, hidden=("media_id",))
 
@@ -267,12 +263,12 @@ def voicemail_choices(voicemail: pd.DataFrame, tz: str) -> dict[str, str]:
 # --- transfers ---------------------------------------------------------------------------------
 
 TRANSFER_COLUMNS = (
-    Column("Transferred", "time", "times"),
-    Column("From agent"),
-    Column("From campaign"),
-    Column("To agent"),
-    Column("To campaign"),
-    Column("Talk", "duration"),
+    Column("Transferred", "time", "times", "transferred_at"),
+    Column("From agent", source="from_agent"),
+    Column("From campaign", source="from_campaign"),
+    Column("To agent", source="to_agent"),
+    Column("To campaign", source="to_campaign"),
+    Column("Talk", "duration", source="talk_s"),
 )
 
 
@@ -281,12 +277,4 @@ def transfers_table(transfers: pd.DataFrame, tz: str) -> Table:
     if transfers.empty:
         return table_of(None, TRANSFER_COLUMNS)
     frame = transfers.sort_values("transferred_at", ascending=False, na_position="last")
-    data = {
-        "Transferred": local_times(frame["transferred_at"], tz).array,
-        "From agent": texts(frame["from_agent"]).array,
-        "From campaign": texts(frame["from_campaign"]).array,
-        "To agent": texts(frame["to_agent"]).array,
-        "To campaign": texts(frame["to_campaign"]).array,
-        "Talk": seconds(frame["talk_s"]).array,
-    }
-    return table_of(data, TRANSFER_COLUMNS)
+    return table_of(column_values(frame, TRANSFER_COLUMNS, tz), TRANSFER_COLUMNS)
