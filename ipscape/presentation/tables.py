@@ -45,14 +45,16 @@ class Column:
 def column_values(frame: pd.DataFrame, columns: Sequence[Column], tz: str) -> dict[str, Any]:
     """Each sourced column of ``frame``, typed by its kind: text stays text (missing stays
     missing), counts become Int64, durations Float64 seconds, times datetimes in ``tz``."""
-    convert: dict[str, Any] = {
-        "text": texts,
-        "count": counts,
-        "duration": seconds,
-        "time": lambda series: local_times(series, tz),
-        "datetime": lambda series: local_times(series, tz),
-    }
-    return {c.name: convert[c.kind](frame[c.source]).array for c in columns if c.source is not None}
+    return {c.name: _typed(frame[c.source], c.kind, tz).array for c in columns if c.source}
+
+
+def _typed(series: pd.Series, kind: ColumnKind, tz: str) -> pd.Series:
+    if kind == "count":
+        return counts(series)
+    if kind in ("time", "datetime"):
+        return local_times(series, tz)
+    # A duration is a number of seconds; anything else is text.
+    return texts(series) if kind == "text" else seconds(series)
 
 
 @dataclass(frozen=True)
