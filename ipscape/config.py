@@ -36,11 +36,25 @@ class PollConfig:
 
 @dataclass(frozen=True)
 class Threshold:
-    """warn/alert levels; a value must fall below ``level - hysteresis`` to clear a colour."""
+    """warn/alert levels; a value must fall below ``level - hysteresis`` to clear a colour.
+
+    With ``higher_is_worse`` False (service level: less is worse) the levels are entered at or
+    below warn/alert (alert <= warn) and cleared once the value rises above level + hysteresis.
+    """
 
     warn: float
     alert: float
     hysteresis: float = 0.0
+    higher_is_worse: bool = True
+
+
+@dataclass(frozen=True)
+class ServiceLevelThreshold(Threshold):
+    """The service-level levels (on the percentage, lower is worse) and the target wait T in
+    seconds that a call must be answered within to count as within the service level."""
+
+    higher_is_worse: bool = False
+    target_s: float = 20.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +64,9 @@ class Thresholds:
     calls_waiting: Threshold = Threshold(5, 10, 1)
     time_in_state_s: Threshold = Threshold(600, 1200, 30)
     voicemail_age_s: Threshold = Threshold(1800, 3600, 60)
+    # percentages: 80/20 is the common service-level goal; lower is worse
+    service_level: ServiceLevelThreshold = ServiceLevelThreshold(80, 70, 2)
+    abandon_rate: Threshold = Threshold(5, 10, 1)
     # campaign id -> overrides for that campaign
     per_campaign: Mapping[int, Mapping[str, Threshold]] = field(default_factory=dict)
 
@@ -59,6 +76,15 @@ class Thresholds:
             if override is not None:
                 return override
         return getattr(self, metric)
+
+    def service_level_targets(self) -> tuple[float, dict[int, float]]:
+        """(the default target wait T in seconds, campaign id -> its own T where overridden)."""
+        own = {
+            campaign_id: override["service_level"].target_s
+            for campaign_id, override in self.per_campaign.items()
+            if isinstance(override.get("service_level"), ServiceLevelThreshold)
+        }
+        return self.service_level.target_s, own
 
 
 @dataclass(frozen=True)
@@ -119,16 +145,38 @@ def _string(table: Mapping[str, object], key: str, default: str, where: str) -> 
     return value
 
 
-def _threshold(value: object, where: str, default: Threshold | None) -> Threshold:
+# The thresholds on a percentage (0-100).
+_PERCENTAGES = ("service_level", "abandon_rate")
+
+
+def _threshold(value: object, where: str, default: Threshold) -> Threshold:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where} must be a table with warn and alert.", setting=where)
-    base = default or Threshold(0, 0)
-    warn = _number(value, "warn", base.warn, where, 0, 10**7)
-    alert = _number(value, "alert", base.alert, where, 0, 10**7)
-    hysteresis = _number(value, "hysteresis", base.hysteresis, where, 0, 10**6)
-    if alert < warn:
+    is_sl = isinstance(default, ServiceLevelThreshold)
+    known = {"warn", "alert", "hysteresis"} | ({"target_s"} if is_sl else set())
+    unknown = set(value) - known
+    if unknown:
+        raise ConfigError(
+            f"Unknown key(s) in {where}: {', '.join(sorted(unknown))}; "
+            f"known: {', '.join(sorted(known))}.",
+            setting=f"{where}.{sorted(unknown)[0]}",
+        )
+    top = 100 if where.rsplit(".", 1)[-1] in _PERCENTAGES else 10**7
+    warn = _number(value, "warn", default.warn, where, 0, top)
+    alert = _number(value, "alert", default.alert, where, 0, top)
+    hysteresis = _number(value, "hysteresis", default.hysteresis, where, 0, 10**6)
+    if default.higher_is_worse and alert < warn:
         raise ConfigError(f"{where}.alert must be at least {where}.warn.", setting=where)
-    return Threshold(warn, alert, hysteresis)
+    if not default.higher_is_worse and alert > warn:
+        raise ConfigError(
+            f"{where}.alert must be at most {where}.warn (a lower {where.rsplit('.', 1)[-1]} "
+            "is worse).",
+            setting=where,
+        )
+    if isinstance(default, ServiceLevelThreshold):
+        target = _number(value, "target_s", default.target_s, where, 0, 3600)
+        return ServiceLevelThreshold(warn, alert, hysteresis, target_s=target)
+    return Threshold(warn, alert, hysteresis, default.higher_is_worse)
 
 
 _THRESHOLD_METRICS = (
@@ -137,6 +185,7 @@ _THRESHOLD_METRICS = (
     "calls_waiting",
     "time_in_state_s",
     "voicemail_age_s",
+    *_PERCENTAGES,
 )
 
 
@@ -173,8 +222,9 @@ def _thresholds(table: Mapping[str, object]) -> Thresholds:
                     + ", ".join(_THRESHOLD_METRICS),
                     setting=f"{where}.{metric}",
                 )
+            # keys a campaign leaves out are the file's own for the metric, then the defaults
             per_campaign[campaign_id][metric] = _threshold(
-                value, f"{where}.{metric}", getattr(defaults, metric)
+                value, f"{where}.{metric}", values.get(metric, getattr(defaults, metric))
             )
     unknown = set(table) - set(_THRESHOLD_METRICS) - {"campaign"}
     if unknown:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ipscape.config import Threshold
+from ipscape.config import ServiceLevelThreshold, Threshold
 from ipscape.presentation.levels import ALERT, OK, UNKNOWN, WARN, LevelMemory, level
 
 T = Threshold(warn=60, alert=180, hysteresis=10)
@@ -70,3 +70,25 @@ def test_level_memory_is_bounded() -> None:
     # the oldest keys were forgotten: a fresh reading of 55 starts from nothing (OK)
     assert memory.update(("ewt", 0), 55, T) is OK
     assert memory.update(("ewt", 9), 55, T) is WARN
+
+
+# Service level: lower is worse.
+SL = ServiceLevelThreshold(warn=80, alert=70, hysteresis=2)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(100, OK), (80.1, OK), (80, WARN), (70.1, WARN), (70, ALERT), (0, ALERT)],
+)
+def test_lower_is_worse_levels_fall_at_each_threshold(value: float, expected: object) -> None:
+    assert level(value, SL) is expected
+
+
+def test_lower_is_worse_clears_only_above_threshold_plus_hysteresis() -> None:
+    assert level(81, SL, previous=WARN) is WARN  # within the hysteresis band
+    assert level(82, SL, previous=WARN) is WARN  # exactly at the band's edge: held
+    assert level(82.5, SL, previous=WARN) is OK
+    assert level(71, SL, previous=ALERT) is ALERT
+    assert level(73, SL, previous=ALERT) is WARN
+    assert level(95, SL, previous=ALERT) is OK
+    assert level(60, SL, previous=OK) is ALERT  # falling is never delayed

@@ -124,6 +124,15 @@ open_hours = "07:00-20:00"
         ("[thresholds.campaign.sales.ewt_s]\nwarn = 1", "campaign keys must be campaign ids"),
         ("[thresholds.campaign.1.speed]\nwarn = 1", "not a known metric"),
         ("display_timezone = 'Mars/Olympus'", "not a known time zone"),
+        (
+            "[thresholds.service_level]\nwarn = 70\nalert = 80",
+            "thresholds.service_level.alert must be at most",
+        ),
+        ("[thresholds.service_level]\nwarn = 120", "must be between 0 and 100"),
+        ("[thresholds.abandon_rate]\nalert = 101", "must be between 0 and 100"),
+        ("[thresholds.service_level]\ntarget_s = -1", "target_s must be between 0 and 3600"),
+        ("[thresholds.service_level]\ntarget = 20", "Unknown key(s) in thresholds.service_level"),
+        ("[thresholds.ewt_s]\ntarget_s = 20", "Unknown key(s) in thresholds.ewt_s: target_s"),
         ("[wall]\nkiosk_tokens = ['short']", "wall.kiosk_tokens"),
     ],
 )
@@ -157,3 +166,38 @@ def test_the_collector_mode_is_read_loosely(value: str) -> None:
 def test_an_unknown_collector_mode_names_the_choices() -> None:
     with pytest.raises(ConfigError, match='"embedded"'):
         collector_mode({"IPSCAPE_COLLECTOR": "both"})
+
+
+def test_the_shipped_dashboard_toml_is_the_defaults() -> None:
+    """The file documents every key with its default: it must parse to exactly the defaults."""
+    from pathlib import Path
+
+    shipped = load_config(Path(__file__).parent.parent / "dashboard.toml")
+    assert shipped.thresholds == DashboardConfig().thresholds
+    assert shipped.poll == DashboardConfig().poll and shipped.wall == DashboardConfig().wall
+
+
+def test_service_level_targets_and_levels_are_read_per_campaign(tmp_path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text(
+        """
+[thresholds.service_level]
+target_s = 30
+warn = 90
+alert = 75
+[thresholds.campaign.5.service_level]
+target_s = 10
+[thresholds.campaign.6.abandon_rate]
+warn = 2
+""",
+        encoding="utf-8",
+    )
+    thresholds = load_config(path).thresholds
+    assert thresholds.service_level_targets() == (30.0, {5: 10.0})
+    own = thresholds.for_campaign("service_level", 5)
+    # what campaign 5 leaves out is the file's own service level, not the built-in default
+    assert (own.warn, own.alert, own.target_s) == (90.0, 75.0, 10.0)
+    assert not own.higher_is_worse
+    assert thresholds.for_campaign("abandon_rate", 6).warn == 2.0
+    assert thresholds.for_campaign("abandon_rate", 6).alert == 10.0
+    assert thresholds.for_campaign("abandon_rate", 6).higher_is_worse

@@ -60,10 +60,15 @@ def level(value: object, threshold: Threshold, previous: Level | str | None = No
 
     Rising: WARN at ``value >= warn``, ALERT at ``value >= alert``.
     Falling: a level is held until ``value < its threshold - hysteresis``.
+    A threshold where lower is worse (service level) is the mirror image: WARN at
+    ``value <= warn``, held until ``value > warn + hysteresis``.
     """
     v = number(value)
     if v is None:
         return UNKNOWN
+    if not threshold.higher_is_worse:
+        v = -v
+        threshold = Threshold(-threshold.warn, -threshold.alert, threshold.hysteresis)
     raw = ALERT if v >= threshold.alert else WARN if v >= threshold.warn else OK
     prev = LEVELS.get(previous, UNKNOWN) if isinstance(previous, str) else previous
     if prev is None or prev.rank <= raw.rank:
