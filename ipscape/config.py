@@ -12,6 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ipscape.errors import ConfigError
 
@@ -79,11 +80,11 @@ class Thresholds:
 
     def service_level_targets(self) -> tuple[float, dict[int, float]]:
         """(the default target wait T in seconds, campaign id -> its own T where overridden)."""
-        own = {
-            campaign_id: override["service_level"].target_s
-            for campaign_id, override in self.per_campaign.items()
-            if isinstance(override.get("service_level"), ServiceLevelThreshold)
-        }
+        own: dict[int, float] = {}
+        for campaign_id, overrides in self.per_campaign.items():
+            override = overrides.get("service_level")
+            if isinstance(override, ServiceLevelThreshold):
+                own[campaign_id] = override.target_s
         return self.service_level.target_s, own
 
 
@@ -191,7 +192,7 @@ _THRESHOLD_METRICS = (
 
 def _thresholds(table: Mapping[str, object]) -> Thresholds:
     defaults = Thresholds()
-    values: dict[str, Threshold] = {}
+    values: dict[str, Any] = {}  # metric -> its Threshold (a ServiceLevelThreshold for one)
     for metric in _THRESHOLD_METRICS:
         if metric in table:
             values[metric] = _threshold(
