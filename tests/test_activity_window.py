@@ -201,11 +201,11 @@ def test_a_voicemail_left_on_a_second_look_replaces_the_first_version(window, so
         [activity(1, t, voicemailMetadata=[voicemail(10)]), activity(2, t)],
         [activity(1, t, "Answered"), activity(2, t, voicemailMetadata=[voicemail(20)])],
     ]
-    assert window.fetch().voicemail["media_id"].tolist() == ["10"]
+    assert window.fetch().voicemail["media_id"].tolist() == [10]
     sydney_clock.advance(30)
     update = window.fetch()
     assert update.voicemail["activity_id"].tolist() == [2]
-    assert update.voicemail["media_id"].tolist() == ["20"]
+    assert update.voicemail["media_id"].tolist() == [20]
 
 
 def test_a_transfer_learns_its_from_side_when_the_parent_arrives_later(

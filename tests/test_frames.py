@@ -55,8 +55,9 @@ EXPECTED_DTYPES: dict[str, dict[str, str]] = {
         "pause_reason": STR, "campaign_ids": OBJ,
     },
     "voicemail": {
-        "activity_id": INT, "media_id": STR, "received_at": TS, "caller": STR, "campaign_id": INT,
+        "activity_id": INT, "media_id": INT, "received_at": TS, "caller": STR, "campaign_id": INT,
         "campaign_name": STR, "agent_id": INT, "duration_s": FLT, "media_uri": STR,
+        "returned_at": TS,
     },
     "transfers": {
         "activity_id": INT, "parent_activity_id": INT, "root_activity_id": INT,
@@ -72,7 +73,7 @@ EXPECTED_DTYPES: dict[str, dict[str, str]] = {
     },
     "activities": {
         "activity_id": INT, "type": STR, "campaign_id": INT, "campaign_name": STR, "agent_id": INT,
-        "agent_name": STR, "status": STR, "created_at": TS, "answered_at": TS, "hangup_at": TS,
+        "agent_name": STR, "status": STR, "created_at": TS, "queued_at": TS, "answered_at": TS, "hangup_at": TS,
         "lead_id": INT, "source": STR, "destination": STR, "parent_activity_id": INT,
         "root_activity_id": INT, "queue_s": FLT, "talk_s": FLT, "hold_s": FLT, "wrap_s": FLT,
         "interaction_s": FLT, "has_voicemail": BOOL, "raw": OBJ,
@@ -398,7 +399,8 @@ def test_activities_are_read_precisely() -> None:
     assert first == {
         "activity_id": 5001, "type": "call.inbound", "campaign_id": 11, "campaign_name": "Sales",
         "agent_id": 201, "agent_name": "Alice Nguyen", "status": "Answered",
-        "created_at": utc("2024-03-11T22:15:02"), "answered_at": utc("2024-03-11T22:15:47"),
+        "created_at": utc("2024-03-11T22:15:02"), "queued_at": utc("2024-03-11T22:15:14"),
+        "answered_at": utc("2024-03-11T22:15:47"),
         "hangup_at": utc("2024-03-11T22:21:10"), "lead_id": NA, "source": "+61298765432",
         "destination": "+61280001000", "parent_activity_id": NA, "root_activity_id": 5001,
         "queue_s": 33.0, "talk_s": 323.0, "hold_s": 0.0, "wrap_s": 45.0, "interaction_s": 323.0,
@@ -411,6 +413,18 @@ def test_outbound_status_is_the_dial_status() -> None:
     frame = activities_frame(activity_items())
     assert row(frame, "activity_id", 5007)["status"] == "No Answer"
     assert row(frame, "activity_id", 5007)["lead_id"] == 3001
+
+
+def test_an_outbound_call_s_destination_is_the_number_it_dialled() -> None:
+    dialled = {"type": "call.outbound", "data": {"activityId": 1, "phoneNumber": "+61400000001"}}
+    both = {
+        "type": "call.outbound",
+        "data": {"activityId": 2, "phoneNumber": "+61400000002", "destination": "+61400000009"},
+    }
+    neither = {"type": "call.outbound", "data": {"activityId": 3}}
+    frame = activities_frame([dialled, both, neither])
+    # the item's own destination wins; a dial attempt names it phoneNumber
+    assert frame["destination"].tolist() == ["+61400000001", "+61400000009", NA]
 
 
 def test_unknown_activity_type_is_kept_with_its_raw_data() -> None:
@@ -533,24 +547,38 @@ def test_two_voicemails_on_one_activity_give_two_rows() -> None:
     assert_schema(frame, "voicemail")
     assert records(frame) == [
         {
-            "activity_id": 5004, "media_id": "9001", "received_at": utc("2024-03-12T07:05:30"),
+            "activity_id": 5004, "media_id": 9001, "received_at": utc("2024-03-12T07:05:30"),
             "caller": "+61255501234", "campaign_id": 12, "campaign_name": "Support",
-            "agent_id": NA, "duration_s": 23.0, "media_uri": "/v3.0/media/9001",
+            "agent_id": NA, "duration_s": 23.0, "media_uri": "/v3.0/media/9001", "returned_at": pd.NaT,
         },
         {
-            "activity_id": 5004, "media_id": "9002", "received_at": utc("2024-03-12T07:05:30"),
+            "activity_id": 5004, "media_id": 9002, "received_at": utc("2024-03-12T07:05:30"),
             "caller": "+61255501234", "campaign_id": 12, "campaign_name": "Support",
-            "agent_id": NA, "duration_s": 41.0, "media_uri": "/v3.0/media/9002",
+            "agent_id": NA, "duration_s": 41.0, "media_uri": "/v3.0/media/9002", "returned_at": pd.NaT,
         },
     ]  # fmt: skip
     assert result.drops.counts == {}
 
 
-def test_voicemail_media_ids_keep_non_numeric_ids_as_text() -> None:
+def test_voicemail_media_ids_are_integers_like_every_other_id() -> None:
+    # The vendor's examples: "mediaId": 101. Anything that is not an integer id is unknown; the
+    # voicemail is still listed (it just cannot be played).
     frame = voicemail_frame(
-        [activity(1, voicemailMetadata=[{"mediaId": "vm-a1"}, {"mediaId": 7.0}, {"mediaId": {}}])]
+        [
+            activity(
+                1,
+                voicemailMetadata=[
+                    {"mediaId": "vm-a1"},
+                    {"mediaId": 7.0},
+                    {"mediaId": {}},
+                    {"mediaId": "101"},
+                    {"mediaId": True},
+                ],
+            )
+        ]
     )
-    assert frame["media_id"].tolist() == ["vm-a1", "7", NA]
+    assert str(frame["media_id"].dtype) == "Int64"
+    assert frame["media_id"].tolist() == [NA, 7, NA, 101, NA]
     assert frame["duration_s"].isna().all()
 
 
@@ -566,7 +594,7 @@ def test_unusable_voicemail_entries_are_dropped_and_counted() -> None:
         ]
     )
     frame = result.frame
-    assert frame["media_id"].tolist() == ["1"]
+    assert frame["media_id"].tolist() == [1]
     assert result.drops.counts == {
         "voicemail entry not an object": 2,
         "voicemailMetadata not a list": 1,

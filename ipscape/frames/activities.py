@@ -25,13 +25,11 @@ from ipscape.frames.schema import assembled
 from ipscape.frames.timestamps import parse_timestamp, timestamp_array
 from ipscape.frames.values import (
     float_array,
-    id_text,
     int_array,
     integer,
     kinds,
     object_array,
     str_array,
-    strings,
 )
 
 # The activity type of a dial attempt (the dial-attempts frame is built from these only).
@@ -98,11 +96,20 @@ def activities_result(items: Iterable[object]) -> FrameResult:
             "agent_name": str_array(field(datas, "agentFullName")),
             "status": str_array(statuses),
             "created_at": timestamp_array(field(stamps, "created")),
+            "queued_at": timestamp_array(field(stamps, "joinQueue")),
             "answered_at": timestamp_array(field(stamps, "answered")),
             "hangup_at": timestamp_array(field(stamps, "hangUp")),
             "lead_id": int_array(field(datas, "leadId")),
             "source": str_array(field(datas, "source")),
-            "destination": str_array(field(datas, "destination")),
+            # An outbound call (a dial attempt) names the number it dialled phoneNumber.
+            "destination": str_array(
+                [
+                    dialled if called is None else called
+                    for called, dialled in zip(
+                        field(datas, "destination"), field(datas, "phoneNumber"), strict=True
+                    )
+                ]
+            ),
             "parent_activity_id": int_array(field(datas, "parentActivityId")),
             "root_activity_id": int_array(field(datas, "rootActivityId")),
             "queue_s": float_array(field(durations, "queue")),
@@ -153,7 +160,7 @@ def voicemail_result(items: Iterable[object]) -> FrameResult:
         "voicemail",
         {
             "activity_id": ids.take(owner),
-            "media_id": strings([id_text(v) for v in field(entries, "mediaId")]),
+            "media_id": int_array(field(entries, "mediaId")),
             "received_at": timestamp_array(created).take(owner),
             "caller": str_array(field(carriers, "source")).take(owner),
             "campaign_id": int_array(field(carriers, "campaignId")).take(owner),
@@ -161,6 +168,8 @@ def voicemail_result(items: Iterable[object]) -> FrameResult:
             "agent_id": int_array(field(carriers, "agentId")).take(owner),
             "duration_s": float_array(field(entries, "duration")),
             "media_uri": str_array(field(entries, "mediaUri")),
+            # Filled in by ipscape.metrics.returned_at, which needs the later activities too.
+            "returned_at": pd.array([None] * len(entries), dtype="datetime64[ns, UTC]"),
         },
         tally,
     )

@@ -24,7 +24,7 @@ VENDOR_FIELDS = frozenset(
         "type", "data", "activityId", "parentActivityId", "rootActivityId", "attemptId",
         "campaignId", "campaignName", "agentId", "agentFullName", "activityStatusName",
         "dialStatusName", "leadId", "source", "destination", "phoneIndex", "phoneNumber",
-        "timestamps", "created", "answered", "hangUp",
+        "timestamps", "created", "joinQueue", "answered", "hangUp",
         "durations", "queue", "talk", "hold", "wrap", "interaction", "dial",
         "voicemailMetadata", "mediaId", "mediaUri", "duration",
         # campaign statistics and the campaign listing

@@ -43,7 +43,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "voicemail": {
         "activity_id": "Int64",
-        "media_id": STRING,
+        "media_id": "Int64",
         "received_at": _TS,
         "caller": STRING,
         "campaign_id": "Int64",
@@ -51,6 +51,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "agent_id": "Int64",
         "duration_s": "Float64",
         "media_uri": STRING,
+        "returned_at": _TS,
     },
     "transfers": {
         "activity_id": "Int64",
@@ -88,6 +89,7 @@ _SCHEMAS: dict[str, dict[str, Any]] = {
         "agent_name": STRING,
         "status": STRING,
         "created_at": _TS,
+        "queued_at": _TS,
         "answered_at": _TS,
         "hangup_at": _TS,
         "lead_id": "Int64",
