@@ -65,9 +65,13 @@ def inbound(
     parent: int | None = None,
     source: str | None = CALLER,
     name: str | None = None,
+    queued: bool | None = None,
 ) -> dict[str, Any]:
     """A call.inbound item as the tenant sends it. ``answered=True`` puts an answer time after
-    the queue wait for the statuses of an answered call, a number puts it at that minute."""
+    the queue wait for the statuses of an answered call, a number puts it at that minute.
+    ``queued`` (default: whether there is a queue wait) gives it a join-queue time."""
+    if queued is None:
+        queued = queue is not None
     if answered is True:
         answered = minute + (queue or 0) / 60 if status in _ANSWERED_STATUSES else None
     elif answered is False:
@@ -98,6 +102,7 @@ def inbound(
             },
             "timestamps": {
                 "created": stamp(at(minute)),
+                "joinQueue": stamp(at(minute)) if queued else None,
                 "answered": None if answered is None else stamp(at(answered)),
             },
         },
@@ -202,7 +207,9 @@ def test_counts_and_metrics_per_campaign_and_in_total_match_a_hand_count() -> No
             # Campaign 2: answered in 0 s; two abandoned.
             inbound(6, campaign=2, queue=0, talk=300, hold=0, wrap=60),
             inbound(7, campaign=2, status="Abandoned", queue=5),
-            inbound(8, campaign=2, status="Abandoned", queue=None),
+            inbound(8, campaign=2, status="Abandoned", queue=None, queued=True),
+            # and a caller who hung up in the IVR, before the queue: counted nowhere
+            inbound(9, campaign=2, status="Abandoned", queue=None),
         ),
         target_s=20,
     )
@@ -241,7 +248,10 @@ def test_counts_and_metrics_per_campaign_and_in_total_match_a_hand_count() -> No
 
 def test_only_abandons_give_zero_service_level_full_abandon_rate_and_unknown_times() -> None:
     table = performance(
-        frame(inbound(1, status="Abandoned"), inbound(2, status="Abandoned", queue=None)),
+        frame(
+            inbound(1, status="Abandoned"),
+            inbound(2, status="Abandoned", queue=None, queued=True),
+        ),
         target_s=20,
     )
     total = row(table, None)
@@ -698,7 +708,9 @@ def counted_by_a_loop(items: list[dict[str, Any]], target_s: float) -> dict[str,
         if data["voicemailMetadata"] or status == "Voicemail":
             voicemail += 1
         elif status == "Abandoned":
-            abandoned += 1
+            # only a caller who reached the queue abandoned it; one who hung up in the IVR
+            # counts nowhere
+            abandoned += bool(data["timestamps"]["joinQueue"] or (durations["queue"] or 0) > 0)
         elif status in _ANSWERED_STATUSES or data["timestamps"]["answered"]:
             answered += 1
             if durations["queue"] is not None:
@@ -1009,3 +1021,32 @@ def test_no_voicemail_is_nothing_waiting_and_no_time_to_return() -> None:
 def test_a_voicemail_dated_after_now_waits_for_no_time() -> None:
     summary = voicemail_summary(with_returned(voicemail_at(1, 5)), at(0), tz=SYDNEY)
     assert (summary.waiting, summary.oldest_waiting_s) == (1, 0.0)
+
+
+def test_a_caller_who_hung_up_in_the_ivr_is_not_an_abandoned_call() -> None:
+    table = performance(
+        frame(
+            inbound(1, queue=5),
+            inbound(2, status="Abandoned", queue=None),  # IVR: no join time, no wait
+            inbound(3, status="Abandoned", queue=0, queued=False),  # IVR: a wait of 0, no join
+            inbound(4, status="Abandoned", queue=40, queued=False),  # waited: it was queued
+            inbound(5, status="Abandoned", queue=None, queued=True),  # joined the queue
+        ),
+        target_s=20,
+    )
+    total = row(table, None)
+    assert numbers_of(total) == {
+        "answered": 1,
+        "abandoned": 2,
+        "voicemail": 0,
+        "service_level_pct": pytest.approx(100 / 3),
+        "abandon_rate_pct": pytest.approx(200 / 3),
+    }
+
+
+def test_a_frame_from_before_the_join_queue_time_counts_every_abandon() -> None:
+    """A stored frame written before queued_at existed cannot tell the IVR from the queue:
+    every Abandoned call counts, as it did then."""
+    old = frame(inbound(1, queue=5), inbound(2, status="Abandoned", queue=None))
+    assert row(performance(old, target_s=20), None)["abandoned"] == 0
+    assert row(performance(old.drop(columns="queued_at"), target_s=20), None)["abandoned"] == 1

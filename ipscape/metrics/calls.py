@@ -37,16 +37,27 @@ def is_inbound(activities: pd.DataFrame) -> np.ndarray:
 def outcomes(activities: pd.DataFrame) -> np.ndarray:
     """Each activity's outcome read as an inbound call's, by the definitions of answered,
     abandoned and voicemail in `GLOSSARY`: voicemail first (it counts as nothing else), then
-    the status Abandoned, then an answer (a status saying so, or an answer time)."""
+    the status Abandoned after reaching the queue (`reached_queue`), then an answer (a status
+    saying so, or an answer time). A caller who hung up in the IVR is none of them."""
     status = activities["status"].astype(STRING).str.strip().str.lower()
     voicemail = flags(activities["has_voicemail"].astype("boolean")) | flags(
         status.eq(_VOICEMAIL_STATUS)
     )
-    abandoned = flags(status.eq(_ABANDONED_STATUS))
+    abandoned = flags(status.eq(_ABANDONED_STATUS)) & reached_queue(activities)
     answered = flags(status.isin(_ANSWERED_STATUSES)) | activities["answered_at"].notna().to_numpy()
     return np.select(
         [voicemail, abandoned, answered], [VOICEMAIL, ABANDONED, ANSWERED], default=NO_OUTCOME
     ).astype(np.int8)
+
+
+def reached_queue(activities: pd.DataFrame) -> np.ndarray:
+    """Whether each call joined the queue: it has a join-queue time or a queue wait above 0.
+    A frame without a queued_at column (written before it existed) says nothing either way, so
+    there every call counts as having reached the queue."""
+    if "queued_at" not in activities.columns:
+        return np.ones(len(activities), dtype=bool)
+    waited = floats(activities["queue_s"]) > 0  # NaN > 0 is False
+    return activities["queued_at"].notna().to_numpy() | waited
 
 
 def counted_calls(activities: pd.DataFrame) -> pd.DataFrame:

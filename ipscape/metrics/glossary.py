@@ -18,16 +18,18 @@ GLOSSARY: Final[dict[str, str]] = {
         "answer time (a call still in progress counts from the moment it is answered)."
     ),
     "Abandoned": (
-        "Calls with status Abandoned: the caller hung up before an agent answered. The activity "
-        "does not say whether that was in the queue or before it, so both count."
+        "Calls with status Abandoned that reached the queue (they have a join-queue time or a "
+        "queue wait above 0): the caller hung up waiting for an agent. A caller who hung up "
+        "in the IVR, before joining the queue, is not counted as abandoned (nor as answered): "
+        "no agent could have taken that call."
     ),
     "Voicemail": (
         "Calls that reached voicemail: with a voicemail recording, or status Voicemail. They "
         "count as neither answered nor abandoned, whatever else they say."
     ),
     "Not yet counted": (
-        "Calls still in the IVR or the queue, and calls whose status is unknown to us and that "
-        "have no answer time, count in none of the above (until they end)."
+        "Calls still in the IVR or the queue, callers who hung up in the IVR, and calls whose "
+        "status is unknown to us and that have no answer time, count in none of the above."
     ),
     "Service level": (
         "100 × answered within the target wait (queue wait ≤ T seconds) ÷ (answered + "
