@@ -53,6 +53,27 @@ class SimulatorConfig:
     path_overrides: dict[str, str] = field(default_factory=dict)
     omit_operations: frozenset[str] = frozenset()
     page_size: int = 100
+    # Mean seconds a queued caller waits before hanging up (an exponential patience).
+    patience_s: float = 150.0
+    # Livelier traffic (all off by default, so the default tenant's data stays what it was; the
+    # demo turns them on, see demo.py; the scheduling lives in traffic.py).
+    # Mean minutes each inbound campaign's arrival rate keeps one level of BURST_LEVELS (calm,
+    # normal, busy) before it draws another: a Markov-modulated Poisson process whose queues
+    # build and drain. 0 keeps the plain intraday Poisson rate.
+    burst_minutes: float = 0.0
+    # Mean surges per open hour across the centre: a batch of callers (size drawn from
+    # surge_calls) reaches one inbound campaign's queue at once, as after an outage or a mailout.
+    surges_per_hour: float = 0.0
+    surge_calls: tuple[int, int] = (6, 14)
+    # Share of the callers in opening hours who take the IVR's leave-a-message option rather
+    # than queue (without it, daytime voicemails come only from long waits).
+    message_share: float = 0.0
+    # Of the callers who leave a voicemail: the share an outbound agent calls back (a call-back
+    # lead dialled like any other, due a log-normal delay of median callback_minutes after the
+    # voicemail), and the share who call in again themselves and wait until answered.
+    callback_share: float = 0.0
+    recall_share: float = 0.0
+    callback_minutes: float = 20.0
 
     def __post_init__(self) -> None:
         unknown = (set(self.path_overrides) | set(self.omit_operations)) - set(OPERATIONS)
@@ -62,6 +83,19 @@ class SimulatorConfig:
             raise ValueError("campaigns and agents must be >= 1, calls_per_day >= 0")
         if self.page_size < 1:
             raise ValueError("page_size must be >= 1")
+        shares = (self.callback_share, self.recall_share)
+        if min(shares) < 0 or sum(shares) > 1 or not 0 <= self.message_share <= 1:
+            raise ValueError(
+                "message_share must be in [0, 1]; callback_share and recall_share >= 0, sum <= 1"
+            )
+        low, high = self.surge_calls
+        if min(self.burst_minutes, self.surges_per_hour, low) < 0 or high < low:
+            raise ValueError(
+                "burst_minutes, surges_per_hour, surge_calls must be >= 0, low <= high"
+            )
+        if self.callback_minutes <= 0 or self.patience_s <= 0:
+            raise ValueError("callback_minutes and patience_s must be > 0")
+        self.surge_calls = (int(low), int(high))
         self.omit_operations = frozenset(self.omit_operations)
         self.keys = (self.keys[0], self.keys[1])
         self.extra_names = tuple(self.extra_names)

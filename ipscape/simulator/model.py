@@ -89,8 +89,10 @@ class Campaign:
     __slots__ = (
         "agents",
         "aht",
+        "arrivals",
         "buckets",
         "destination",
+        "factor",
         "id",
         "inbound",
         "lead_heap",
@@ -108,6 +110,9 @@ class Campaign:
         self.queue: OrderedDict[int, Activity] = OrderedDict()
         self.agents: list[Agent] = []
         self.rates: list[float] = []  # arrivals per second for each half-hour slot
+        self.factor = 1.0  # the current burst level's multiplier of `rates` (traffic.py)
+        # Bumped whenever the rate changes; a pending arrival drawn at the old rate is stale.
+        self.arrivals = 0
         self.aht = 300.0  # recent average handle time, seconds (moving average)
         self.vm_after = 180.0
         # hour start epoch -> [received, abandoned in workflow, abandoned in queue, answered,
@@ -296,6 +301,9 @@ class ContactCentre:
         self._schedule(self.day_start, self._on_day_start, ())
         for c in self.inbound:
             self._schedule_next_arrival(c, self.day_start)
+        from .traffic import Traffic  # it builds on this module's classes
+
+        self.traffic = Traffic.for_centre(self)
         self._schedule(self.day_start + HOUR, self._on_hour, ())
         self.advance_to(base)
         self.clock.start()
@@ -522,23 +530,26 @@ class ContactCentre:
     # ---- inbound calls -----------------------------------------------------------------
 
     def _schedule_next_arrival(self, campaign: Campaign, t: float) -> None:
-        """Next point of a Poisson process whose rate is constant per half hour."""
+        """Next point of a Poisson process whose rate is constant per half hour (times the
+        campaign's burst factor, whose changes redraw it: memoryless, so still exact)."""
         need = self.rng.expovariate(1.0)
+        token = (campaign, campaign.arrivals)
         for _ in range(96):
             sod = (t - self.day_start) % DAY
             slot = int(sod // 1800) % 48
             slot_left = 1800.0 - sod % 1800
-            rate = campaign.rates[slot]
+            rate = campaign.rates[slot] * campaign.factor
             if rate * slot_left >= need:
-                self._schedule(t + need / rate, self._on_arrival, (campaign,))
+                self._schedule(t + need / rate, self._on_arrival, token)
                 return
             need -= rate * slot_left
             t += slot_left
         # A campaign without volume: look again tomorrow.
-        self._schedule(t, self._on_idle_campaign, (campaign,))
+        self._schedule(t, self._on_idle_campaign, token)
 
-    def _on_idle_campaign(self, campaign: Campaign) -> None:
-        self._schedule_next_arrival(campaign, self.t)
+    def _on_idle_campaign(self, campaign: Campaign, arrivals: int) -> None:
+        if arrivals == campaign.arrivals:
+            self._schedule_next_arrival(campaign, self.t)
 
     def _bucket(self, campaign: Campaign) -> list[float]:
         key = self.day_start + ((self.t - self.day_start) // HOUR) * HOUR
@@ -613,7 +624,9 @@ class ContactCentre:
         act.data["activityStatusId"] = STATUS_IDS[name]
         act.touch()
 
-    def _on_arrival(self, campaign: Campaign) -> None:
+    def _on_arrival(self, campaign: Campaign, arrivals: int) -> None:
+        if arrivals != campaign.arrivals:
+            return
         self._schedule_next_arrival(campaign, self.t)
         act = self._new_inbound(campaign, self._caller_number())
         rng = self.rng
@@ -625,6 +638,8 @@ class ContactCentre:
         else:
             # Callers served by the IVR message or hanging up there: abandoned in workflow.
             outcome = "abandon" if rng.random() < 0.15 else "queue"
+            if outcome == "queue" and self.traffic is not None and self.traffic.leaves_message():
+                outcome = "voicemail"
         self._schedule(self.t + ivr, self._on_ivr_end, (act, outcome))
 
     def _on_ivr_end(self, act: Activity, outcome: str) -> None:
@@ -634,9 +649,11 @@ class ContactCentre:
         elif outcome == "abandon":
             self._finish_abandon(act, in_queue=False)
         else:
-            self._join_queue(act)
+            self._join_queue(act, patient=outcome == "wait")
 
-    def _join_queue(self, act: Activity) -> None:
+    def _join_queue(self, act: Activity, *, patient: bool = False) -> None:
+        """Answer now if an agent is free, else queue; a patient caller (one calling again
+        after a voicemail) waits until answered."""
         campaign = act.campaign
         act.joined = self.t
         act.data["timestamps"]["joinQueue"] = format_activity_ts(self.t, self.tz)
@@ -648,9 +665,11 @@ class ContactCentre:
         rng = self.rng
         act.state = QUEUED
         campaign.queue[act.id] = act
+        if patient:
+            return
         if len(campaign.queue) > 40 and rng.random() < 0.5:
             self._schedule(self.t + rng.uniform(10, 30), self._on_voicemail_offer, (act, 1.0))
-        patience = rng.expovariate(1 / 150.0)
+        patience = rng.expovariate(1 / self.config.patience_s)
         self._schedule(self.t + patience, self._on_patience_end, (act,))
         if patience > campaign.vm_after:
             self._schedule(self.t + campaign.vm_after, self._on_voicemail_offer, (act, 0.5))
@@ -677,6 +696,8 @@ class ContactCentre:
         act.data["timestamps"]["hangUp"] = format_activity_ts(self.t, self.tz)
         act.state = DONE
         self._set_status(act, "Voicemail")
+        if self.traffic is not None:
+            self.traffic.voicemail_left(act)
 
     def _on_patience_end(self, act: Activity) -> None:
         if act.state == QUEUED:
@@ -778,14 +799,16 @@ class ContactCentre:
         """`calls` callers reach the campaign's queue now (skipping the IVR)."""
         with self.lock:
             self.sync()
-            campaign = self.campaigns[campaign_id]
-            for _ in range(max(0, calls)):
-                act = self._new_inbound(campaign, self._caller_number())
-                act.data["durations"]["ivr"] = 0
-                if campaign.inbound:
-                    self._join_queue(act)
-                else:
-                    self._finish_abandon(act, in_queue=False)
+            self._surge(self.campaigns[campaign_id], calls)
+
+    def _surge(self, campaign: Campaign, calls: int) -> None:
+        for _ in range(max(0, calls)):
+            act = self._new_inbound(campaign, self._caller_number())
+            act.data["durations"]["ivr"] = 0
+            if campaign.inbound:
+                self._join_queue(act)
+            else:
+                self._finish_abandon(act, in_queue=False)
 
     # ---- outbound dialling -------------------------------------------------------------
 
