@@ -114,11 +114,12 @@ def _config_as_of(path: str, stamp: int | None) -> DashboardConfig:
 
 def _start_simulator() -> Any:
     """A simulated tenant on 127.0.0.1 for the demo."""
-    from ipscape.simulator import SimulatorConfig, start_simulator
+    from ipscape.simulator import demo_config, start_simulator
 
-    # A few more agents than the simulator's default (a centre at its limit), so the demo shows
-    # free agents coming and going as well as queues building.
-    simulator = start_simulator(SimulatorConfig(agents=50))
+    # The demo tenant's settings live in ipscape/simulator/demo.py (a busy centre that copes:
+    # queues build and drain, voicemails are called back), the same tenant that
+    # `python -m ipscape.simulator --demo` serves.
+    simulator = start_simulator(demo_config())
     _register_exit(simulator, simulator.stop)
     # The demo tenant's address only (no credentials): an operator, or a test, can watch its
     # request counter at <url>/_simulator/stats.
