@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import pandas as pd
 
@@ -37,6 +37,7 @@ from ipscape.config import DashboardConfig, PollConfig
 from ipscape.errors import PaginationError, user_message
 from ipscape.frames import Drops, FrameResult
 from ipscape.history import HistoryStore
+from ipscape.metrics import feeds as metric_feeds
 from ipscape.pollers import CLOSE_JOIN_S, Poller, poll_deadline_s, poller_options
 from ipscape.snapshots import FeedStatus, SnapshotStore
 
@@ -49,7 +50,15 @@ FEED_SOURCES = {
     "activities": "activities",
     "voicemail": "activities",
     "transfers": "activities",
+    metric_feeds.PERFORMANCE_FEED: "activities",
+    metric_feeds.SERVICE_LEVEL_FEED: "activities",
 }
+# The feeds published with the activities, computed from them.
+DERIVED_FEEDS = tuple(f for f, src in FEED_SOURCES.items() if src == "activities" != f)
+# What a derived feed (computed from the activities) says when computing it failed.
+DERIVED_FAILED = "Computing this from the activities failed (logged); the last figures are kept."
+# Marks a derived feed whose computation failed (`Collector._derived`).
+_FAILED: Final = FrameResult(pd.DataFrame())
 # The scheduler sleeps at most this long (real seconds), so a clock that does not run at one
 # second per second (a demo tenant running faster, a wall clock stepping) is followed closely.
 MAX_SLEEP_S = 0.25
@@ -72,7 +81,7 @@ def _log_drops(feed: str, drops: Drops) -> None:
 
 
 def empty_frame(feed: str) -> pd.DataFrame:
-    columns = frames.FEED_COLUMNS.get(feed)
+    columns = frames.FEED_COLUMNS.get(feed) or metric_feeds.FEED_COLUMNS.get(feed)
     return pd.DataFrame(columns=list(columns)) if columns else pd.DataFrame()
 
 
@@ -215,20 +224,79 @@ class Collector:
         return publish
 
     def _publish_activities(self, status: FeedStatus, result: FrameResult | None) -> None:
-        """Activities, and the voicemail and transfers derived from the same fetch, with the
-        same status (their errors are the activities poller's)."""
+        """Activities, and what is derived from the same fetch (voicemail with its call-backs,
+        transfers, the performance metrics), with the same status (their errors are the
+        activities poller's)."""
         current = self.window.current() if result is not None else None
-        derived = {
-            "activities": result,
-            "voicemail": None if current is None else current.result("voicemail"),
-            "transfers": None if current is None else current.result("transfers"),
-        }
+        derived: dict[str, FrameResult | None] = {"activities": result}
+        if current is None:
+            derived.update(dict.fromkeys(DERIVED_FEEDS))
+        else:
+            derived.update(self._derived(current))
         for feed, shown in derived.items():
             feed_status = replace(status, feed=feed)
-            if shown is None:
+            if shown is _FAILED:
+                self.snapshots.report(self._failed(feed_status))
+            elif shown is None:
                 self.snapshots.report(feed_status)
             else:
                 self.snapshots.publish(feed_status, shown)
+
+    def _failed(self, status: FeedStatus) -> FeedStatus:
+        """``status`` for a derived feed whose computation failed: its last good data and
+        its age stay, and it says why it is not newer."""
+        previous = self.snapshots.status(status.feed)
+        return replace(
+            status,
+            fetched_at=None if previous is None else previous.fetched_at,
+            error=DERIVED_FAILED,
+            error_kind="internal",
+            error_at=self._now(),
+            failures=1 + (previous.failures if previous is not None else 0),
+        )
+
+    def _derived(self, current: ActivityUpdate) -> dict[str, FrameResult | None]:
+        """The feeds computed from the day's activities, here on the refresh path (pages only
+        read them). A bug in a metric must not take the activities down with it: that feed
+        keeps its last frame and says it failed."""
+        activities = current.activities
+        config = self.config
+        target_s, targets = config.thresholds.service_level_targets()
+        now, tz = self._now(), config.display_timezone
+        voicemail = current.result("voicemail")
+        computed: dict[str, FrameResult | None] = {"transfers": current.result("transfers")}
+        builders: dict[str, Callable[[], FrameResult]] = {
+            "voicemail": lambda: replace(
+                voicemail, frame=metric_feeds.with_returned_at(voicemail.frame, activities)
+            ),
+            metric_feeds.PERFORMANCE_FEED: lambda: frames.as_result(
+                metric_feeds.performance_feed(
+                    activities,
+                    now,
+                    tz,
+                    target_s=target_s,
+                    targets=targets,
+                    campaigns=config.campaigns,
+                )
+            ),
+            metric_feeds.SERVICE_LEVEL_FEED: lambda: frames.as_result(
+                metric_feeds.service_level_feed(
+                    activities,
+                    now,
+                    tz,
+                    target_s=target_s,
+                    targets=targets,
+                    campaigns=config.campaigns,
+                )
+            ),
+        }
+        for feed, build in builders.items():
+            try:
+                computed[feed] = build()
+            except Exception:  # never the tenant's text: a bug of ours, logged with its trace
+                log.exception("collector: computing %s failed; its last frame is kept", feed)
+                computed[feed] = _FAILED
+        return computed
 
     # -- schedule ------------------------------------------------------------------------------
     def start(self) -> None:

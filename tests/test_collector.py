@@ -18,13 +18,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ipscape import feeds, frames
+from ipscape import feeds, frames, metrics
 from ipscape.client import IpscapeClient, RetryPolicy
-from ipscape.clock import ManualClock
-from ipscape.collector import FEED_SOURCES, Collector
+from ipscape.clock import ManualClock, start_of_day
+from ipscape.collector import DERIVED_FAILED, FEED_SOURCES, Collector
 from ipscape.config import DashboardConfig, PollConfig
 from ipscape.history import SQLiteHistory
 from ipscape.live import LiveData
+from ipscape.metrics import feeds as metric_feeds
 from ipscape.settings import demo_settings
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from ipscape.snapshots import MemorySnapshots
@@ -136,6 +137,66 @@ def test_voicemail_and_transfers_are_published_with_the_activities_they_come_fro
         assert snap.state == "error" and "HTTP 500" in (snap.error or "")
         assert snap.fetched_at == activities.fetched_at  # the last good data stays
     assert len(env.live.voicemail().frame) == len(voicemail.frame)
+
+
+def test_the_metrics_are_computed_on_the_refresh_path_and_published_with_the_activities(
+    env: Env,
+) -> None:
+    env.collector.run_due()
+    activities = env.live.activities()
+    performance, trend = env.live.snapshot("performance"), env.live.snapshot("service-level")
+    assert performance.version == trend.version == activities.version == 1
+    assert performance.fetched_at == activities.fetched_at
+    now = env.live.now()
+    today = metric_feeds.window_rows(performance.frame, "today")
+    expected = metrics.performance(
+        activities.frame, target_s=20, since=start_of_day(now, "Australia/Sydney")
+    )
+    pd.testing.assert_frame_equal(today, expected)
+    assert today["answered"].iloc[-1] > 0  # a busy morning: something to show
+    hour = metric_feeds.window_rows(performance.frame, "1h")
+    pd.testing.assert_frame_equal(
+        hour, metrics.performance(activities.frame, target_s=20, since=now - timedelta(hours=1))
+    )
+    # the trend runs from midnight to now in 15-minute buckets and adds up to today's total
+    assert trend.frame["bucket_start"].iloc[0] == start_of_day(now, "Australia/Sydney")
+    assert trend.frame["answered"].sum() == today["answered"].iloc[-1]
+    # The rolling windows move with the clock: the next refresh counts from its own now.
+    env.advance(POLL.activities_s)
+    later = env.live.snapshot("performance")
+    assert later.version == 2
+    assert metric_feeds.window_rows(later.frame, "15m").equals(
+        metrics.performance(
+            env.live.activities().frame,
+            target_s=20,
+            since=env.live.now() - timedelta(minutes=15),
+        )
+    )
+
+
+def test_a_metric_that_fails_to_compute_keeps_its_last_figures_and_says_so(
+    env: Env, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    env.collector.run_due()
+    first = env.live.snapshot("performance")
+
+    def broken(*args: object, **kwargs: object) -> pd.DataFrame:
+        raise ZeroDivisionError("a bug of ours")
+
+    monkeypatch.setattr(metric_feeds, "performance_feed", broken)
+    with caplog.at_level(logging.ERROR, logger="ipscape.collector"):
+        env.advance(POLL.activities_s)
+    failed = env.live.snapshot("performance")
+    assert failed.state == "error" and failed.error == DERIVED_FAILED
+    assert failed.fetched_at == first.fetched_at  # its age is that of its last good figures
+    assert failed.frame.equals(first.frame)
+    # everything else from the same refresh is published as usual
+    assert env.live.activities().version == env.live.snapshot("service-level").version == 2
+    assert env.live.activities().state == "fresh"
+    assert "computing performance failed" in caplog.text
+    monkeypatch.undo()
+    env.advance(POLL.activities_s)
+    assert env.live.snapshot("performance").state == "fresh"  # and it recovers by itself
 
 
 def test_a_failing_feed_backs_off_on_its_own_schedule_and_recovers(env: Env) -> None:

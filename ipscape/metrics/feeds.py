@@ -1,0 +1,102 @@
+"""The metrics the collector publishes with every activities refresh, as frames pages read
+from the snapshot store like any other feed (so no page, and no viewer, computes them):
+
+- ``performance``: `performance` over today, the last hour and the last 15 minutes, one block
+  of rows per window (column ``window``), each with its campaign rows and its total row;
+- ``service-level``: today's `service_level_trend` (all campaigns, 15-minute buckets);
+- the voicemail frame with ``returned_at`` filled in (`returned_at`).
+
+The service-level targets and the campaign list come from the dashboard config; a configured
+campaign list limits the calls counted (the total is the total of the campaigns shown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Final
+
+import pandas as pd
+
+from ipscape.clock import start_of_day
+from ipscape.metrics.callbacks import returned_at
+from ipscape.metrics.performance import (
+    PERFORMANCE_COLUMNS,
+    TREND_COLUMNS,
+    performance_over,
+    service_level_trend,
+)
+
+PERFORMANCE_FEED: Final = "performance"
+SERVICE_LEVEL_FEED: Final = "service-level"
+# The windows of the performance feed, in the order they are published.
+WINDOWS: Final = ("today", "1h", "15m")
+WINDOW_LABELS: Final[dict[str, str]] = {
+    "today": "Today",
+    "1h": "Last hour",
+    "15m": "Last 15 min",
+}
+# Feed -> its columns (an empty frame of a feed not yet published has them).
+FEED_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
+    PERFORMANCE_FEED: ("window", *PERFORMANCE_COLUMNS),
+    SERVICE_LEVEL_FEED: tuple(TREND_COLUMNS),
+}
+
+
+def _scoped(activities: pd.DataFrame, campaigns: Sequence[int]) -> pd.DataFrame:
+    if not campaigns:
+        return activities
+    keep = activities["campaign_id"].isin(list(campaigns)).to_numpy(dtype=bool, na_value=False)
+    return activities[keep]
+
+
+def performance_feed(
+    activities: pd.DataFrame,
+    now: datetime,
+    tz: str,
+    *,
+    target_s: float,
+    targets: Mapping[int, float] | None = None,
+    campaigns: Sequence[int] = (),
+) -> pd.DataFrame:
+    """The ``performance`` feed: `performance_over` of each window stacked, ``window`` first."""
+    by_window = performance_over(
+        _scoped(activities, campaigns), now, tz, target_s=target_s, targets=targets
+    )
+    blocks = [by_window[name].assign(window=name) for name in WINDOWS]
+    stacked = pd.concat(blocks, ignore_index=True)
+    stacked["window"] = stacked["window"].astype("string")
+    return stacked[list(FEED_COLUMNS[PERFORMANCE_FEED])]
+
+
+def service_level_feed(
+    activities: pd.DataFrame,
+    now: datetime,
+    tz: str,
+    *,
+    target_s: float,
+    targets: Mapping[int, float] | None = None,
+    campaigns: Sequence[int] = (),
+) -> pd.DataFrame:
+    """The ``service-level`` feed: today's trend, from local midnight to ``now``."""
+    return service_level_trend(
+        _scoped(activities, campaigns),
+        target_s=target_s,
+        targets=targets,
+        tz=tz,
+        since=start_of_day(now, tz),
+        until=now,
+    )
+
+
+def with_returned_at(voicemail: pd.DataFrame, activities: pd.DataFrame) -> pd.DataFrame:
+    """The voicemail frame with ``returned_at`` computed from the day's activities."""
+    return voicemail.assign(returned_at=returned_at(voicemail, activities))
+
+
+def window_rows(performance: pd.DataFrame, window: str) -> pd.DataFrame:
+    """The rows of one window of a ``performance`` feed frame, without the window column."""
+    if "window" not in performance.columns:
+        return performance.reindex(columns=list(PERFORMANCE_COLUMNS)).iloc[0:0]
+    rows = performance[performance["window"].astype("string").eq(window).fillna(False)]
+    return rows.drop(columns="window").reset_index(drop=True)
