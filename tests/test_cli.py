@@ -62,7 +62,8 @@ def test_fetch_prints_non_empty_well_typed_json_for_every_feed(
     time_columns = [c for c in FEED_COLUMNS[feed] if c.endswith(("_at", "_since"))]
     for column in time_columns:
         values = [r[column] for r in records if r[column] is not None]
-        assert values, column
+        # A voicemail's returned_at is null while it waits: this tenant's day has no call-backs.
+        assert values or column == "returned_at", column
         # ISO 8601, UTC
         assert all(pd.Timestamp(v).tzinfo is not None for v in values[:20])
 
