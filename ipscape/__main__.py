@@ -1,4 +1,4 @@
-"""``python -m ipscape``: fetch a feed, check credentials, create or update a lead, collect.
+"""``python -m ipscape``: fetch a feed or performance, check credentials, edit a lead, collect.
 
 Exit codes: 0 ok; 2 usage or configuration error (or a request the tenant rejected as invalid);
 3 authentication refused; 4 tenant unreachable or failing. Known failures print one line that says
@@ -35,11 +35,14 @@ from ipscape.errors import (
     StoreError,
     user_message,
 )
-from ipscape.feeds import FEEDS, fetch_feed
+from ipscape.feeds import FEEDS, PERFORMANCE, fetch_feed, fetch_performance
 from ipscape.pollers import poll_deadline_s
 from ipscape.settings import is_configured, settings_from_env
 
 EXIT_OK, EXIT_USAGE, EXIT_AUTH, EXIT_TENANT = 0, 2, 3, 4
+# Percentages and seconds of `fetch performance`, in both formats (hundredths are finer than
+# any target or level a supervisor sets).
+PERFORMANCE_DECIMALS = 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,8 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log requests and retries")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    fetch = sub.add_parser("fetch", help="print one feed as CSV or JSON")
-    fetch.add_argument("feed", choices=FEEDS)
+    fetch = sub.add_parser(
+        "fetch",
+        help="print one feed, or the performance per campaign (service level, abandon rate, "
+        "ASA, AHT), as CSV or JSON",
+    )
+    fetch.add_argument("feed", choices=(*FEEDS, PERFORMANCE))
     fetch.add_argument("--campaign", type=int, metavar="ID")
     fetch.add_argument("--lead", type=int, metavar="ID")
     fetch.add_argument(
@@ -136,6 +143,18 @@ def frame_to_text(frame: pd.DataFrame, fmt: str) -> str:
     )
 
 
+def _check_combinations(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Reject, as usage errors, the options that do not apply to what was asked."""
+    if args.command == "fetch" and args.feed == PERFORMANCE and args.lead is not None:
+        parser.error("--lead does not apply to performance (it counts inbound calls)")
+
+
+def performance_to_text(frame: pd.DataFrame, fmt: str) -> str:
+    """`frame_to_text` of a performance frame, its metrics rounded (`PERFORMANCE_DECIMALS`)."""
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    return frame_to_text(frame.round({c: PERFORMANCE_DECIMALS for c in floats}), fmt)
+
+
 def _run(args: argparse.Namespace) -> int:
     if not is_configured():
         raise ConfigError(
@@ -180,13 +199,28 @@ def _run(args: argparse.Namespace) -> int:
             print(json.dumps(result, indent=2, default=str))
             return EXIT_OK
         tz = config.display_timezone
+        since = _parse_when(args.since, tz, "--since")
+        until = _parse_when(args.until, tz, "--until")
+        if args.feed == PERFORMANCE:
+            target_s, targets = config.thresholds.service_level_targets()
+            frame = fetch_performance(
+                client,
+                target_s=target_s,
+                targets=targets,
+                campaign_id=args.campaign,
+                since=since,
+                until=until,
+                timezone=tz,
+            )
+            sys.stdout.write(performance_to_text(frame, args.format))
+            return EXIT_OK
         frame = fetch_feed(
             client,
             args.feed,
             campaign_id=args.campaign,
             lead_id=args.lead,
-            since=_parse_when(args.since, tz, "--since"),
-            until=_parse_when(args.until, tz, "--until"),
+            since=since,
+            until=until,
             timezone=tz,
             within_s=within_s,
         )
@@ -195,7 +229,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_combinations(parser, args)
     logging.basicConfig(
         # Retries and fallbacks are logged as warnings: shown with -v, so that a failure is
         # otherwise the one line below. A collector is a service: it logs what it does.

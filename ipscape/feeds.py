@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 import math
 import time as _time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,12 +17,14 @@ from typing import Any
 
 import pandas as pd
 
-from ipscape import frames
+from ipscape import frames, metrics
 from ipscape.client import IpscapeClient
 from ipscape.clock import start_of_day
 from ipscape.errors import BudgetExhaustedError, NotFoundError, PaginationError
 
 FEEDS = ("campaigns", "agents", "voicemail", "transfers", "dial-attempts", "activities")
+# Derived from the activities, not a tenant feed of its own (`fetch_performance`).
+PERFORMANCE = "performance"
 
 # Which logical operations each feed spends the tenant's budget on (for the budget footer).
 FEED_OPERATIONS: dict[str, tuple[str, ...]] = {
@@ -281,3 +283,50 @@ def fetch_feed(
         activity_type=frames.DIAL_ATTEMPT_TYPE if feed == "dial-attempts" else None,
     )
     return frames.FEED_BUILDERS[feed](items)
+
+
+def fetch_performance(
+    client: IpscapeClient,
+    *,
+    target_s: float,
+    targets: Mapping[int, float] | None = None,
+    campaign_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    timezone: str = "Australia/Sydney",
+    now: datetime | None = None,
+) -> pd.DataFrame:
+    """`metrics.performance` of the activities created in [since, until): since defaults to
+    today (local midnight in ``timezone``), as for the activity feeds; ``target_s`` and
+    ``targets`` are the service-level targets (`ThresholdsConfig.service_level_targets`).
+
+    With ``campaign_id`` the tenant is asked for that campaign only and the frame is its one
+    row, no total row: a campaign without calls in the window has counts 0 and unknown metrics,
+    named as on its latest activity fetched (unknown when there is none).
+    """
+    now = now or datetime.now().astimezone()
+    if since is None:
+        since = start_of_day(now, timezone)
+    items = fetch_activity_items(client, since=since, until=until, campaign_id=campaign_id)
+    activities = frames.activities_frame(items)
+    if campaign_id is None:
+        return metrics.performance(
+            activities, target_s=target_s, since=since, until=until, targets=targets
+        )
+    ours = activities["campaign_id"].eq(campaign_id).to_numpy(dtype=bool, na_value=False)
+    activities = activities[ours]
+    own_target = (targets or {}).get(campaign_id, target_s)
+    rows = metrics.performance(activities, target_s=own_target, since=since, until=until)
+    # One campaign: its calls are all the calls, so the total row holds its numbers, also
+    # when it has none (counts 0, metrics unknown), and only needs its id and name.
+    names = rows["campaign_name"].iloc[:-1]
+    if len(names):
+        name = names.iloc[0]
+    else:
+        latest = activities.sort_values("created_at", kind="stable", na_position="first")
+        known = latest["campaign_name"].dropna()
+        name = known.iloc[-1] if len(known) else pd.NA
+    row = rows.iloc[-1:].reset_index(drop=True)
+    row["campaign_id"] = pd.array([campaign_id], dtype="Int64")
+    row["campaign_name"] = pd.array([name], dtype=rows["campaign_name"].dtype)
+    return row

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import socket
@@ -12,9 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from ipscape import metrics
 from ipscape.__main__ import EXIT_AUTH, EXIT_OK, EXIT_TENANT, EXIT_USAGE, main
-from ipscape.feeds import FEEDS
-from ipscape.frames import FEED_COLUMNS
+from ipscape.client import IpscapeClient
+from ipscape.config import load_config
+from ipscape.feeds import FEEDS, fetch_activity_items
+from ipscape.frames import FEED_COLUMNS, activities_frame
+from ipscape.settings import demo_settings
 
 
 @pytest.fixture
@@ -36,9 +42,6 @@ def tenant_env(monkeypatch, tmp_path):
 
 
 def simulator_campaign(sim) -> int:
-    from ipscape.client import IpscapeClient
-    from ipscape.settings import demo_settings
-
     with IpscapeClient(demo_settings(sim.api_root)) as client:
         return client.list_campaigns()[0]["campaignId"]
 
@@ -77,6 +80,130 @@ def test_fetch_csv_filters_by_campaign(shared_simulator, tenant_env, capsys):
     lines = out.strip().splitlines()
     assert lines[0].split(",")[:2] == ["campaign_id", "campaign_name"]
     assert len(lines) == 2 and lines[1].startswith(f"{campaign},")
+
+
+# --- fetch performance ------------------------------------------------------------------------
+
+COUNTS = ("answered", "abandoned", "voicemail")
+METRICS = ("service_level_pct", "abandon_rate_pct", "asa_s", "aht_s", "service_level_target_s")
+
+
+def fetch_json(capsys, *argv: str) -> list[dict]:
+    code, out, err = run(capsys, "fetch", *argv, "--format", "json")
+    assert code == EXIT_OK, err
+    return json.loads(out)
+
+
+def no_calls(campaign_id, name, target_s=20.0) -> dict:
+    """The row of a campaign (or total) without calls: counts 0, every rate unknown."""
+    unknown = dict.fromkeys(METRICS[:-1])
+    return {
+        "campaign_id": campaign_id,
+        "campaign_name": name,
+        **dict.fromkeys(COUNTS, 0),
+        **unknown,
+        "service_level_target_s": target_s,
+    }
+
+
+def test_fetch_performance_prints_the_issue_columns_typed_in_json_and_csv(
+    shared_simulator, tenant_env, capsys
+):
+    tenant_env(shared_simulator)
+    records = fetch_json(capsys, "performance")
+    assert all(list(r) == list(metrics.PERFORMANCE_COLUMNS) for r in records)
+    *campaigns, total = records
+    assert campaigns and total["campaign_id"] is None and total["campaign_name"] == "All campaigns"
+    assert all(isinstance(r["campaign_id"], int) for r in campaigns)
+    assert all(isinstance(r[c], int) for r in records for c in COUNTS)
+    assert all(isinstance(r[c], float) and r[c] == round(r[c], 2) for r in records for c in METRICS)
+    code, out, _ = run(capsys, "fetch", "performance")
+    assert code == EXIT_OK
+    header, *rows = list(csv.reader(io.StringIO(out)))
+    assert header == list(metrics.PERFORMANCE_COLUMNS)
+    # The same values as the JSON, unknown as an empty cell.
+    as_text = [["" if v is None else str(v) for v in r.values()] for r in records]
+    assert rows == as_text and rows[-1][0] == ""
+
+
+def test_fetch_performance_is_the_metrics_of_the_tenants_activities(
+    shared_simulator, tenant_env, capsys
+):
+    tenant_env(shared_simulator)
+    with IpscapeClient(demo_settings(shared_simulator.api_root)) as client:
+        activities = activities_frame(fetch_activity_items(client))
+    created = activities["created_at"].dropna().sort_values()
+    since = created.iloc[0].to_pydatetime()
+    until = created.iloc[len(created) * 3 // 4].to_pydatetime()  # a window ending mid-day
+    target_s, targets = load_config().thresholds.service_level_targets()
+    expected = metrics.performance(
+        activities, target_s=target_s, targets=targets, since=since, until=until
+    )
+    window = ("--since", since.isoformat(), "--until", until.isoformat())
+    records = fetch_json(capsys, "performance", *window)
+    assert len(records) == len(expected) > 1
+    for got, want in zip(records, expected.to_dict("records"), strict=True):
+        assert got["campaign_name"] == want["campaign_name"]
+        assert got["campaign_id"] == (None if pd.isna(want["campaign_id"]) else want["campaign_id"])
+        assert [got[c] for c in COUNTS] == [want[c] for c in COUNTS]
+        for column in METRICS:  # rounded to 2 decimals
+            assert got[column] == pytest.approx(want[column], abs=0.005 + 1e-9), column
+    *campaigns, total = records
+    assert all(total[c] == sum(r[c] for r in campaigns) for c in COUNTS)
+
+
+def test_fetch_performance_of_one_campaign_is_its_row_alone(shared_simulator, tenant_env, capsys):
+    tenant_env(shared_simulator)
+    busiest, *_ = fetch_json(capsys, "performance")
+    assert fetch_json(capsys, "performance", "--campaign", str(busiest["campaign_id"])) == [busiest]
+    # An outbound campaign takes no inbound calls: its row all the same, named from its calls.
+    counted = {r["campaign_id"] for r in fetch_json(capsys, "performance")}
+    quiet = next(c for c in fetch_json(capsys, "campaigns") if c["campaign_id"] not in counted)
+    rows = fetch_json(capsys, "performance", "--campaign", str(quiet["campaign_id"]))
+    assert rows == [no_calls(quiet["campaign_id"], quiet["campaign_name"])]
+
+
+def test_fetch_performance_of_a_window_without_calls_is_unknown_not_zero(
+    shared_simulator, tenant_env, capsys
+):
+    tenant_env(shared_simulator)
+    window = ("--since", "2020-01-01T09:00", "--until", "2020-01-01T10:00")
+    assert fetch_json(capsys, "performance", *window) == [no_calls(None, "All campaigns")]
+    rows = fetch_json(capsys, "performance", "--campaign", "101", *window)
+    assert rows == [no_calls(101, None)]  # no activity to name it from
+
+
+def test_fetch_performance_measures_against_the_configured_targets(
+    shared_simulator, tenant_env, tmp_path, capsys
+):
+    tenant_env(shared_simulator)
+    at_20 = {r["campaign_id"]: r for r in fetch_json(capsys, "performance")}
+    strict, lenient = [i for i in at_20 if i is not None][:2]
+    (tmp_path / "dashboard.toml").write_text(
+        "[thresholds.service_level]\ntarget_s = 5\n"
+        f"[thresholds.campaign.{lenient}.service_level]\ntarget_s = 120\n",
+        encoding="utf-8",
+    )
+    configured = {r["campaign_id"]: r for r in fetch_json(capsys, "performance")}
+    assert configured[strict]["service_level_target_s"] == 5.0
+    assert configured[strict]["service_level_pct"] < at_20[strict]["service_level_pct"]
+    assert configured[lenient]["service_level_target_s"] == 120.0
+    assert configured[lenient]["service_level_pct"] > at_20[lenient]["service_level_pct"]
+    assert configured[None]["service_level_target_s"] is None  # the targets differ
+    assert configured[strict]["abandon_rate_pct"] == at_20[strict]["abandon_rate_pct"]
+
+
+def test_fetch_performance_fails_like_every_fetch(simulator, tenant_env, monkeypatch, capsys):
+    tenant_env(simulator, keys=("wrong-canary-1", "wrong-canary-2"))
+    code, out, err = run(capsys, "fetch", "performance")
+    assert code == EXIT_AUTH and "canary" not in out + err
+    tenant_env(simulator)
+    simulator.inject({"kind": "status", "status": 503, "match": "/v3.0/*"})
+    code, _, err = run(capsys, "fetch", "performance")
+    assert code == EXIT_TENANT and "503" in err and "Traceback" not in err
+    simulator.stop()
+    code, _, err = run(capsys, "fetch", "performance")
+    assert code == EXIT_TENANT and "cannot be reached" in err
 
 
 def test_second_key_serves_every_command_when_first_is_revoked(simulator, tenant_env, capsys):
@@ -151,6 +278,7 @@ def test_malformed_dashboard_config_exits_2(shared_simulator, tenant_env, tmp_pa
     [
         ("fetch", "weather"),
         ("fetch", "campaigns", "--campaign", "one"),
+        ("fetch", "performance", "--lead", "1"),
         ("lead",),
         (),
     ],
@@ -162,9 +290,10 @@ def test_usage_errors_exit_2(shared_simulator, tenant_env, capsys, argv):
     assert info.value.code == EXIT_USAGE
 
 
-def test_invalid_since_exits_2(shared_simulator, tenant_env, capsys):
+@pytest.mark.parametrize("feed", ["voicemail", "performance"])
+def test_invalid_since_exits_2(shared_simulator, tenant_env, capsys, feed):
     tenant_env(shared_simulator)
-    code, _, err = run(capsys, "fetch", "voicemail", "--since", "yesterday")
+    code, _, err = run(capsys, "fetch", feed, "--since", "yesterday")
     assert code == EXIT_USAGE and "ISO 8601" in err
 
 
