@@ -2,8 +2,10 @@
 
 import streamlit as st
 
+from ipscape.metrics import GLOSSARY
+from ipscape.metrics.feeds import PERFORMANCE_FEED, window_rows
 from ipscape.presentation import aggregates, tables
-from ipscape.presentation.headlines import headlines
+from ipscape.presentation.headlines import NOW_TILES, headlines
 from ipscape.presentation.levels import UNKNOWN
 from ipscape.presentation.text import plain
 from ui import auth, layout, tiles
@@ -18,15 +20,26 @@ thresholds = ctx.config.thresholds
 @auth.live_fragment(ctx.config.poll.campaigns_s)
 def live_overview() -> None:
     campaigns, agents, voicemail = ctx.live.campaigns(), ctx.live.agents(), ctx.live.voicemail()
+    performance = ctx.live.snapshot(PERFORMANCE_FEED)
+    today = window_rows(performance.frame, "today") if performance.has_data else None
     k = aggregates.kpis(
         aggregates.usable(campaigns),
         aggregates.usable(agents),
         aggregates.usable(voicemail),
         campaigns.taken_at,
+        performance=today,
+        tz=ctx.tz,
     )
     memory = tiles.level_memory()
-    snapshots = {"campaigns": campaigns, "agents": agents, "voicemail": voicemail}
-    for col, headline in zip(st.columns(5), headlines(k, thresholds, memory), strict=True):
+    snapshots = {
+        "campaigns": campaigns,
+        "agents": agents,
+        "voicemail": voicemail,
+        "performance": performance,
+    }
+    heads = headlines(k, thresholds, memory)
+    now_row, today_row = st.columns(NOW_TILES), st.columns(NOW_TILES)
+    for col, headline in zip([*now_row, *today_row], heads, strict=False):
         with col:
             explained = " ".join(words[key] for key in headline.help_keys)
             tiles.tile(
@@ -42,8 +55,9 @@ def live_overview() -> None:
         # The request budget cannot refresh every campaign every poll: say how stale rows get.
         st.warning(plain(coverage.text()), icon="📉")
 
-    levels = aggregates.campaign_levels(campaigns.frame, thresholds, memory)
-    table = tables.overview_table(campaigns.frame, levels)
+    frame = aggregates.with_performance(campaigns.frame, today)
+    levels = aggregates.campaign_levels(frame, thresholds, memory)
+    table = tables.overview_table(frame, levels)
     if table.empty:
         st.info("No campaign statistics yet." if not campaigns.has_data else "No active campaigns.")
         return
@@ -51,7 +65,20 @@ def live_overview() -> None:
     unknown = sum(1 for per in levels.values() if all(lv is UNKNOWN for lv in per.values()))
     if unknown:
         st.caption(f"{unknown} campaign(s) report no wait figures (shown as --).")
+    target = thresholds.service_level.target_s
+    st.caption(
+        f"Service level, abandon rate, ASA and AHT are today's, from the calls themselves "
+        f"(target {target:g} s; a campaign may have its own). Definitions below."
+    )
+
+
+def definitions() -> None:
+    """Every metric's one definition, as the dashboard computes it."""
+    with st.expander("How the metrics are counted"):
+        for term, meaning in GLOSSARY.items():
+            st.markdown(f"**{plain(term)}**: {plain(meaning)}")
 
 
 live_overview()
+definitions()
 layout.page_footer(ctx)

@@ -73,7 +73,8 @@ EXPECTED_DTYPES: dict[str, dict[str, str]] = {
     },
     "activities": {
         "activity_id": INT, "type": STR, "campaign_id": INT, "campaign_name": STR, "agent_id": INT,
-        "agent_name": STR, "status": STR, "created_at": TS, "queued_at": TS, "answered_at": TS, "hangup_at": TS,
+        "agent_name": STR, "status": STR, "created_at": TS, "queued_at": TS, "answered_at": TS,
+        "hangup_at": TS,
         "lead_id": INT, "source": STR, "destination": STR, "parent_activity_id": INT,
         "root_activity_id": INT, "queue_s": FLT, "talk_s": FLT, "hold_s": FLT, "wrap_s": FLT,
         "interaction_s": FLT, "has_voicemail": BOOL, "raw": OBJ,
@@ -549,12 +550,14 @@ def test_two_voicemails_on_one_activity_give_two_rows() -> None:
         {
             "activity_id": 5004, "media_id": 9001, "received_at": utc("2024-03-12T07:05:30"),
             "caller": "+61255501234", "campaign_id": 12, "campaign_name": "Support",
-            "agent_id": NA, "duration_s": 23.0, "media_uri": "/v3.0/media/9001", "returned_at": pd.NaT,
+            "agent_id": NA, "duration_s": 23.0, "media_uri": "/v3.0/media/9001",
+            "returned_at": pd.NaT,
         },
         {
             "activity_id": 5004, "media_id": 9002, "received_at": utc("2024-03-12T07:05:30"),
             "caller": "+61255501234", "campaign_id": 12, "campaign_name": "Support",
-            "agent_id": NA, "duration_s": 41.0, "media_uri": "/v3.0/media/9002", "returned_at": pd.NaT,
+            "agent_id": NA, "duration_s": 41.0, "media_uri": "/v3.0/media/9002",
+            "returned_at": pd.NaT,
         },
     ]  # fmt: skip
     assert result.drops.counts == {}

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ipscape.frames import FEED_COLUMNS, VENDOR_FIELDS
+from ipscape.frames import FEED_COLUMNS
+from ipscape.frames.records import VENDOR_FIELDS
+from ipscape.metrics.feeds import FEED_COLUMNS as METRIC_FEED_COLUMNS
 
 PACKAGE = Path(__file__).resolve().parents[1] / "ipscape"
 FRAMES = PACKAGE / "frames"
@@ -22,7 +24,12 @@ LEFT_OUT = (FRAMES, PACKAGE / "simulator", PACKAGE / "operations.py", PACKAGE / 
 # Single words the tenant uses that are also names of our own: our frames' columns ("state",
 # "type", "source", ...) and the history's agent counts ("agents"). Reading them is reading our
 # frames, so only the tenant's other names are looked for.
-OUR_OWN_NAMES = {column for columns in FEED_COLUMNS.values() for column in columns} | {"agents"}
+# Our own column names: the frames' and the metrics' (which the collector publishes as feeds).
+OUR_OWN_NAMES = {
+    column
+    for columns in (*FEED_COLUMNS.values(), *METRIC_FEED_COLUMNS.values())
+    for column in columns
+} | {"agents"}
 LOOKED_FOR = VENDOR_FIELDS - OUR_OWN_NAMES
 # The tenant writes camelCase and we snake_case: such a name anywhere (not only as a key) is
 # the tenant's.

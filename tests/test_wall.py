@@ -560,7 +560,10 @@ def test_each_view_renders_from_the_simulator(wall_app) -> None:  # type: ignore
     totals = live.agents().frame["state"].value_counts()
     assert _metrics(agents)["Busy"] == str(int(totals.get("Busy", 0)))
     voicemail = run({"view": "voicemail"})
-    assert _metrics(voicemail)["Voicemail today"] == str(len(live.voicemail().frame))
+    held = live.voicemail().frame
+    waiting = held["returned_at"].isna() | (held["returned_at"] > live.now())
+    assert _metrics(voicemail)["Waiting"] == str(int(waiting.sum()))
+    assert _metrics(voicemail)["Returned today"] == str(int((~waiting).sum()))
     transfers = run({"view": "transfers"})
     assert _metrics(transfers)["Transfers today"] == str(len(live.transfers().frame))
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from ipscape.metrics import GLOSSARY
 
-def today(tz: str) -> str:
-    return f"Today = since local midnight in {tz} (the dashboard's display time zone)."
+
+def today(tz: str, *, start: bool = True) -> str:
+    """What "today" means; ``start`` False for its use mid-sentence (the zone keeps its case)."""
+    word = "Today" if start else "today"
+    return f"{word} = since local midnight in {tz} (the dashboard's display time zone)."
 
 
 def glossary(tz: str) -> dict[str, str]:
@@ -15,13 +19,42 @@ def glossary(tz: str) -> dict[str, str]:
         ),
         "longest_wait": "Longest wait: how long the caller waiting longest has been in the queue.",
         "calls_waiting": "Calls waiting: callers in the queue right now.",
-        "abandoned": "Calls that hung up before reaching an agent, " + today(tz).lower(),
+        "abandoned": (
+            "Calls that hung up before reaching an agent, "
+            + today(tz, start=False)
+            + " (the tenant's own count, in the IVR and in the queue)"
+        ),
         "agents_available": "Agents logged in and ready for a call (state Available).",
         "agents_logged_in": "Agents logged in, whatever their state.",
-        "voicemail": "Voicemails left " + today(tz).lower() + " Oldest = time since it was left.",
+        "voicemail": (
+            "Voicemails left today that are waiting for a call-back. Oldest = time since the "
+            "oldest waiting one was left. " + today(tz)
+        ),
+        "voicemail_returned": "Returned: " + GLOSSARY["Voicemail returned"],
+        "service_level": (
+            "Service level today: "
+            + GLOSSARY["Service level"]
+            + " Answered: "
+            + GLOSSARY["Answered"]
+            + " "
+            + today(tz)
+        ),
+        "abandon_rate": (
+            "Abandon rate today: "
+            + GLOSSARY["Abandon rate"]
+            + " Abandoned: "
+            + GLOSSARY["Abandoned"]
+            + " "
+            + today(tz)
+        ),
+        "asa": GLOSSARY["ASA"] + " " + today(tz),
+        "aht": GLOSSARY["AHT"] + " " + today(tz),
+        "answered_today": "Answered: " + GLOSSARY["Answered"] + " " + today(tz),
+        "abandoned_today": "Abandoned: " + GLOSSARY["Abandoned"] + " " + today(tz),
         "voicemail_waiting": "Time since the voicemail was left.",
         "time_in_state": "How long the agent has been in their current state.",
-        "transfers": "Calls passed from one agent or campaign to another, " + today(tz).lower(),
+        "transfers": "Calls passed from one agent or campaign to another, "
+        + today(tz, start=False),
         "times": f"Times are shown in {tz}.",
         "status": (
             "Worst threshold level of this row: OK ✓, WARN ▲ or ALERT ■. Thresholds come "

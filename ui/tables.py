@@ -26,6 +26,8 @@ def column_config(column: Column, words: Mapping[str, str]) -> Any:
         return st.column_config.NumberColumn(column.name, help=help_text, format="localized")
     if column.kind == "duration":
         return st.column_config.NumberColumn(column.name, help=help_text, format="%d s", step=1)
+    if column.kind == "percent":
+        return st.column_config.NumberColumn(column.name, help=help_text, format="%.1f%%")
     if column.kind == "time":
         return st.column_config.DatetimeColumn(column.name, help=help_text, format="HH:mm:ss")
     if column.kind == "datetime":

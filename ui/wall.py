@@ -26,6 +26,7 @@ from ipscape.config import DashboardConfig
 from ipscape.errors import ApiError, ConfigError, user_message
 from ipscape.live import LiveData
 from ipscape.presentation.freshness import store_problem_text
+from ipscape.presentation.headlines import NOW_TILES
 from ipscape.presentation.levels import ALERT, LEVEL_COLOURS, WARN
 from ipscape.presentation.text import plain
 from ipscape.presentation.wall import (
@@ -130,9 +131,14 @@ def show_tile(tile: Tile) -> None:
 
 
 def show_view(view: View) -> None:
-    for column, tile in zip(st.columns(len(view.tiles)), view.tiles, strict=True):
-        with column:
-            show_tile(tile)
+    # At most NOW_TILES a row, so each number stays big enough to read across the room (the
+    # overview's seven: the queue now, then today).
+    per_row = min(len(view.tiles), NOW_TILES)
+    for start in range(0, len(view.tiles), per_row or 1):
+        row = view.tiles[start : start + per_row]
+        for column, tile in zip(st.columns(per_row), row, strict=False):
+            with column:
+                show_tile(tile)
     if view.message is not None:
         (st.info if view.message_kind == "info" else st.caption)(plain(view.message))
     if view.table is None:

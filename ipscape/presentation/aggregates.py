@@ -15,7 +15,8 @@ from typing import Any
 import pandas as pd
 
 from ipscape.config import Thresholds
-from ipscape.presentation.formats import age_seconds, is_missing, text
+from ipscape.metrics import voicemail_summary
+from ipscape.presentation.formats import age_seconds, is_missing, number, text
 from ipscape.presentation.levels import Level, LevelMemory
 from ipscape.snapshots import Snapshot
 from ipscape.states import grouped_states, state_counts
@@ -27,7 +28,12 @@ CAMPAIGN_METRICS = {
     "ewt_s": "ewt_s",
     "longest_wait_s": "max_wait_s",
     "calls_waiting": "calls_waiting",
+    # today's performance, once merged in (`with_performance`)
+    "service_level": "service_level_pct",
+    "abandon_rate": "abandon_rate_pct",
 }
+# The performance columns `with_performance` adds to the campaigns frame.
+PERFORMANCE_METRICS = ("service_level_pct", "abandon_rate_pct", "asa_s", "aht_s")
 
 
 def total(series: pd.Series) -> float | None:
@@ -72,15 +78,32 @@ def campaign_levels(
 ) -> dict[Any, dict[str, Level]]:
     """campaign_id -> metric -> level, with hysteresis from ``memory``."""
     result: dict[Any, dict[str, Level]] = {}
+    metrics = {m: c for m, c in CAMPAIGN_METRICS.items() if c in campaigns.columns}
     for row in campaigns.itertuples(index=False):
         cid = row.campaign_id
         result[cid] = {
             metric: memory.update(
                 (metric, cid), getattr(row, column), thresholds.for_campaign(metric, cid)
             )
-            for metric, column in CAMPAIGN_METRICS.items()
+            for metric, column in metrics.items()
         }
     return result
+
+
+def with_performance(campaigns: pd.DataFrame, performance: pd.DataFrame | None) -> pd.DataFrame:
+    """The campaigns frame with each campaign's performance (`PERFORMANCE_METRICS`, unknown
+    where the campaign had no calls or there is no performance yet) from a window's rows."""
+    if performance is None or performance.empty or campaigns.empty:
+        extra = {
+            name: pd.array([None] * len(campaigns), dtype="Float64") for name in PERFORMANCE_METRICS
+        }
+        return campaigns.assign(**extra)
+    rows = performance[performance["campaign_id"].notna()]
+    by_id = rows.set_index(rows["campaign_id"].astype("Int64"))
+    ids = campaigns["campaign_id"].astype("Int64")
+    return campaigns.assign(
+        **{name: by_id[name].astype("Float64").reindex(ids).array for name in PERFORMANCE_METRICS}
+    )
 
 
 @dataclass(frozen=True)
@@ -117,14 +140,68 @@ class Kpis:
     max_ewt_s: float | None
     agents_free: float | None
     agents_logged_in: float | None
-    voicemail: float | None
-    oldest_voicemail_s: float | None
+    voicemail: float | None  # voicemails waiting for a call-back
+    oldest_voicemail_s: float | None  # of those waiting
     newest_voicemail_s: float | None = None
+    # today's performance (`performance_totals`) and call-backs (`metrics.voicemail_summary`)
+    performance: PerformanceTotals | None = None
+    voicemail_returned: int | None = None
+    median_return_s: float | None = None
+
+
+@dataclass(frozen=True)
+class PerformanceTotals:
+    """Service level and abandon rate of a set of campaigns (unknown: None), and the counts."""
+
+    service_level_pct: float | None
+    abandon_rate_pct: float | None
+    answered: int
+    abandoned: int
+
+
+def performance_totals(rows: pd.DataFrame | None) -> PerformanceTotals | None:
+    """The totals of a window's performance rows (`ipscape.metrics.feeds.window_rows`): its
+    total row when it has one, else the campaign rows added up (a wall scoped to some
+    campaigns), counting each call again against its own campaign's target; None without
+    rows."""
+    if rows is None or rows.empty:
+        return None
+    totals = rows[rows["campaign_id"].isna()]
+    if len(totals) == 1:
+        row = totals.iloc[0]
+        return PerformanceTotals(
+            number(row["service_level_pct"]),
+            number(row["abandon_rate_pct"]),
+            int(row["answered"]),
+            int(row["abandoned"]),
+        )
+    campaigns = rows[rows["campaign_id"].notna()]
+    answered = campaigns["answered"].astype("Int64").fillna(0).to_numpy(dtype=float)
+    abandoned = campaigns["abandoned"].astype("Int64").fillna(0).to_numpy(dtype=float)
+    offered = answered + abandoned
+    level = campaigns["service_level_pct"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    within = (level / 100.0 * offered).sum()
+    n = offered.sum()
+    return PerformanceTotals(
+        None if n == 0 else 100.0 * within / n,
+        None if n == 0 else 100.0 * abandoned.sum() / n,
+        int(answered.sum()),
+        int(abandoned.sum()),
+    )
+
+
+def waiting_voicemail(voicemail: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """The voicemails not returned by ``now`` (all of them in a frame without call-backs)."""
+    if "returned_at" not in voicemail.columns or voicemail.empty:
+        return voicemail
+    returned = pd.to_datetime(voicemail["returned_at"], utc=True)
+    done = (returned <= pd.Timestamp(now)).to_numpy(dtype=bool, na_value=False)
+    return voicemail[~done]
 
 
 def voicemail_ages(voicemail: pd.DataFrame, now: datetime) -> tuple[float | None, float | None]:
-    """(oldest, newest) age in seconds of the voicemails held; None when unknown."""
-    ages = age_seconds(voicemail["received_at"], now).clip(lower=0)
+    """(oldest, newest) age in seconds of the voicemails waiting; None when unknown."""
+    ages = age_seconds(waiting_voicemail(voicemail, now)["received_at"], now).clip(lower=0)
     known = ages.dropna()
     if known.empty:
         return None, None
@@ -136,14 +213,22 @@ def kpis(
     agents: pd.DataFrame | None,
     voicemail: pd.DataFrame | None,
     now: datetime,
+    *,
+    performance: pd.DataFrame | None = None,
+    tz: str = "UTC",
 ) -> Kpis:
     """Headline numbers. A frame of None means "no data" (not yet, or unavailable): its numbers
-    are unknown, or come from the fallback (`agent_counts`)."""
+    are unknown, or come from the fallback (`agent_counts`). ``performance`` is today's rows
+    of the performance feed; ``tz`` says when today began (for the call-backs of today)."""
     people = agent_counts(agents, campaigns)
-    vm_count = oldest = newest = None
+    vm_count = oldest = newest = median = None
+    returned = None
     if voicemail is not None:
-        vm_count = float(len(voicemail))
+        vm_count = float(len(waiting_voicemail(voicemail, now)))
         oldest, newest = voicemail_ages(voicemail, now)
+        if "returned_at" in voicemail.columns:
+            summary = voicemail_summary(voicemail, now, tz=tz)
+            returned, median = summary.returned_today, summary.median_return_s
     return Kpis(
         waiting=total(campaigns["calls_waiting"]) if campaigns is not None else None,
         longest_wait_s=largest(campaigns["max_wait_s"]) if campaigns is not None else None,
@@ -153,6 +238,9 @@ def kpis(
         voicemail=vm_count,
         oldest_voicemail_s=oldest,
         newest_voicemail_s=newest,
+        performance=performance_totals(performance),
+        voicemail_returned=returned,
+        median_return_s=median,
     )
 
 

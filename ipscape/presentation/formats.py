@@ -57,6 +57,20 @@ def duration(seconds: object) -> str:
     return f"{hours} h {minutes:02d} m" if hours else f"{minutes}:{secs:02d}"
 
 
+def percent(value: object) -> str:
+    """A percentage: whole per cent (``87%``), one decimal under 10 (``3.4%``), never rounded
+    up to 100% or down to 0% when it is not exactly that; "--" when unknown."""
+    n = number(value)
+    if n is None:
+        return UNKNOWN_TEXT
+    if n in (0, 100):
+        return f"{n:.0f}%"
+    shown = f"{n:.1f}" if abs(n) < 10 else f"{n:.0f}"
+    if shown in ("100", "0.0"):
+        shown = "99.9" if n > 50 else "0.1"  # 99.6% is not everyone; 0.04% is not nobody
+    return f"{shown}%"
+
+
 def age(seconds: object) -> str:
     """How long ago, coarsening with size: ``45 s``, ``12 min``, ``3 h 05 min``."""
     n = number(seconds)

@@ -1,5 +1,6 @@
-"""The headline tiles (calls waiting, longest wait, max EWT, agents free, voicemail): what each
-says and at which level, once for the overview and the wall."""
+"""The headline tiles, what each says and at which level, once for the overview and the wall:
+the queue now (calls waiting, longest wait, max EWT, agents free) and today (service level,
+abandon rate, voicemail waiting for a call-back)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from dataclasses import dataclass
 
 from ipscape.config import Thresholds
 from ipscape.presentation.aggregates import Kpis
-from ipscape.presentation.formats import count, duration
+from ipscape.presentation.formats import age, count, duration, percent
 from ipscape.presentation.levels import Level, LevelMemory
+
+# The first tiles are about the queue now, the rest about today (the overview's two rows).
+NOW_TILES = 4
 
 
 @dataclass(frozen=True)
@@ -26,11 +30,22 @@ class Headline:
 def headlines(
     k: Kpis, thresholds: Thresholds, memory: LevelMemory, scope: Hashable = "all"
 ) -> tuple[Headline, ...]:
-    """The five headline tiles of ``k``; levels keep their hysteresis per ``scope`` in
+    """The seven headline tiles of ``k`` (`NOW_TILES` of them about the queue now, then today);
+    levels keep their hysteresis per ``scope`` in
     ``memory`` (the overview's "all", or a wall's campaign scope)."""
 
     def leveled(metric: str, value: float | None, threshold_name: str) -> Level:
         return memory.update((metric, scope), value, getattr(thresholds, threshold_name))
+
+    p = k.performance
+    sl = None if p is None else p.service_level_pct
+    abandon = None if p is None else p.abandon_rate_pct
+    target = thresholds.service_level.target_s
+    offered_text = (
+        "No calls answered or abandoned yet today."
+        if p is None or p.answered + p.abandoned == 0
+        else f"{p.answered} answered, {p.abandoned} abandoned."
+    )
 
     return (
         Headline(
@@ -66,6 +81,24 @@ def headlines(
             ("agents_available", "agents_logged_in"),
         ),
         Headline(
+            "service_level",
+            "Service level today",
+            percent(sl),
+            leveled("service_level", sl, "service_level"),
+            "performance",
+            ("service_level",),
+            f"Target: answered within {target:g} s. {offered_text}",
+        ),
+        Headline(
+            "abandon_rate",
+            "Abandon rate today",
+            percent(abandon),
+            leveled("abandon_rate", abandon, "abandon_rate"),
+            "performance",
+            ("abandon_rate",),
+            offered_text,
+        ),
+        Headline(
             "voicemail",
             "Voicemail waiting",
             count(k.voicemail),
@@ -74,7 +107,17 @@ def headlines(
             if k.voicemail
             else None,
             "voicemail",
-            ("voicemail",),
-            f"Oldest: {duration(k.oldest_voicemail_s)}.",
+            ("voicemail", "voicemail_returned"),
+            voicemail_detail(k),
         ),
     )
+
+
+def voicemail_detail(k: Kpis) -> str:
+    """ "Oldest 14 min; returned today 11, median 22 min." (the call-back part only when the
+    voicemail frame knows call-backs)."""
+    oldest = f"Oldest {age(k.oldest_voicemail_s)}" if k.voicemail else "None waiting"
+    if k.voicemail_returned is None:
+        return f"{oldest}."
+    median = f", median {age(k.median_return_s)}" if k.voicemail_returned else ""
+    return f"{oldest}; returned today {k.voicemail_returned}{median}."

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ipscape.config import Thresholds
+from ipscape.presentation.aggregates import PERFORMANCE_METRICS, with_performance
 from ipscape.presentation.formats import (
     age_seconds,
     counts,
@@ -28,7 +29,7 @@ from ipscape.presentation.formats import (
 from ipscape.presentation.levels import ALERT, UNKNOWN, WARN, Level, LevelMemory, worst
 from ipscape.states import grouped_states
 
-ColumnKind = Literal["text", "count", "duration", "time", "datetime"]
+ColumnKind = Literal["text", "count", "duration", "percent", "time", "datetime"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def _typed(series: pd.Series, kind: ColumnKind, tz: str) -> pd.Series:
         return counts(series)
     if kind in ("time", "datetime"):
         return local_times(series, tz)
-    # A duration is a number of seconds; anything else is text.
+    # A duration is a number of seconds, a percentage a number of per cent; else text.
     return texts(series) if kind == "text" else seconds(series)
 
 
@@ -112,13 +113,20 @@ OVERVIEW_COLUMNS = (
     Column("Waiting", "count", "calls_waiting", "calls_waiting"),
     Column("Abandoned", "count", "abandoned", "calls_abandoned"),
     Column("Agents free", "count", "agents_available", "agents_available"),
+    Column("Service level", "percent", "service_level", "service_level_pct"),
+    Column("Abandon rate", "percent", "abandon_rate", "abandon_rate_pct"),
+    Column("ASA", "duration", "asa", "asa_s"),
+    Column("AHT", "duration", "aht", "aht_s"),
 )
 
 
 def overview_table(campaigns: pd.DataFrame, levels: Mapping[Any, Mapping[str, Level]]) -> Table:
-    """One row per campaign, worst status first, then longest EWT, then longest wait."""
+    """One row per campaign, worst status first, then longest EWT, then longest wait; today's
+    performance comes from `aggregates.with_performance` (unknown when not merged in)."""
     if campaigns.empty:
         return table_of(None, OVERVIEW_COLUMNS)
+    if not set(PERFORMANCE_METRICS) <= set(campaigns.columns):
+        campaigns = with_performance(campaigns, None)
     status = [worst(levels.get(cid, {}).values()) for cid in campaigns["campaign_id"]]
     order = (
         pd.DataFrame(

@@ -360,6 +360,8 @@ _SCOPE_COLUMNS: dict[str, tuple[str, ...]] = {
     "voicemail": ("campaign_id",),
     "activities": ("campaign_id",),
     "transfers": ("from_campaign_id", "to_campaign_id"),
+    # campaign rows only: a scoped board adds them up (its total row is every campaign's)
+    "performance": ("campaign_id",),
 }
 
 

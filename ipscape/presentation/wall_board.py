@@ -26,6 +26,8 @@ from cachetools import LRUCache
 from ipscape import charts
 from ipscape.config import DashboardConfig, Threshold
 from ipscape.live import LiveData
+from ipscape.metrics import voicemail_summary
+from ipscape.metrics.feeds import PERFORMANCE_FEED, window_rows
 from ipscape.presentation import aggregates, tables
 from ipscape.presentation.formats import (
     UNKNOWN_TEXT,
@@ -51,7 +53,7 @@ from ipscape.snapshots import Snapshot
 # One model per (view, campaign scope) slot, replaced when its data changes, so old versions are
 # never kept; 32 slots hold the four views of eight differently scoped walls.
 MODEL_CACHE_SIZE = 32
-# The overview's five tiles: the headline metric (ipscape/presentation/headlines.py) -> the wall's
+# The overview's seven tiles: the headline metric (ipscape/presentation/headlines.py) -> the wall's
 # name for it (its tile id, which the browser tests and ui/assets/wall.css select) and its label,
 # short enough to read across a room.
 OVERVIEW_TILES = {
@@ -59,6 +61,8 @@ OVERVIEW_TILES = {
     "longest_wait": ("longest", "Longest"),
     "ewt": ("ewt", "EWT max"),
     "agents_free": ("free", "Agents free"),
+    "service_level": ("service-level", "Service level"),
+    "abandon_rate": ("abandon-rate", "Abandoned"),
     "voicemail": ("voicemail", "Voicemail"),
 }
 # The agents view's tiles: state -> (tile id, column of the campaign statistics that stands in
@@ -121,9 +125,11 @@ class AgentsData:
 
 @dataclass(frozen=True)
 class VoicemailData:
-    count: float | None
+    count: float | None  # waiting for a call-back
     voicemail: pd.DataFrame
     table: WallTable | None
+    returned: int | None = None  # returned today (None: the frame knows no call-backs)
+    median_return_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -172,10 +178,11 @@ class Board:
         self.agents = live.agents()
         self.voicemail = live.voicemail()
         self.transfers = live.transfers()
+        self.performance = live.snapshot(PERFORMANCE_FEED)
 
     def snapshots_for(self, view: str) -> list[Snapshot]:
         return {
-            "overview": [self.campaigns, self.agents, self.voicemail],
+            "overview": [self.campaigns, self.agents, self.voicemail, self.performance],
             "agents": [self.agents, self.campaigns],
             "voicemail": [self.voicemail],
             "transfers": [self.transfers],
@@ -186,8 +193,9 @@ class Board:
         """Whether the tenant reports each agent's status (else campaign counts stand in)."""
         return self.agents.has_data and self.agents.unavailable is None
 
-    def _scoped(self, snapshot: Snapshot) -> pd.DataFrame:
-        return scope_frame(snapshot.feed, snapshot.frame, self.scope)
+    def _scoped(self, snapshot: Snapshot, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The snapshot's frame (or ``frame``, taken from it) within the wall's scope."""
+        return scope_frame(snapshot.feed, snapshot.frame if frame is None else frame, self.scope)
 
     def _model(self, view: str, snapshots: Sequence[Snapshot], build: Callable[..., T]) -> T:
         version = tuple(s.fetched_at for s in snapshots)
@@ -210,12 +218,15 @@ class Board:
     # overview
 
     def overview(self, now: datetime) -> View:
-        data = self._model(
-            "overview", [self.campaigns, self.agents, self.voicemail], self._overview_data
-        )
+        data = self._model("overview", self.snapshots_for("overview"), self._overview_data)
         oldest, newest = _voicemail_ages(data.voicemail, now)
         k = replace(data.kpis, oldest_voicemail_s=oldest, newest_voicemail_s=newest)
-        source = {"campaigns": self.campaigns, "agents": self.agents, "voicemail": self.voicemail}
+        source = {
+            "campaigns": self.campaigns,
+            "agents": self.agents,
+            "voicemail": self.voicemail,
+            "performance": self.performance,
+        }
         if not self.per_agent:
             source["agents"] = self.campaigns  # the agent counts come from the campaigns
         with self.cache.lock:
@@ -235,19 +246,31 @@ class Board:
         return View("overview", tiles, message=data.empty_text, message_kind="info")
 
     def _overview_data(self, memory: LevelMemory) -> OverviewData:
-        c, v = self.campaigns, self.voicemail
-        campaigns = self._scoped(c)
+        c, v, p = self.campaigns, self.voicemail, self.performance
         voicemail = self._scoped(v)
+        # Today's rows; a scoped wall adds up its campaigns' rows (the total row is everyone's).
+        today = self._scoped(p, window_rows(p.frame, "today")) if p.has_data else None
+        campaigns = aggregates.with_performance(self._scoped(c), today)
         k = aggregates.kpis(
             campaigns if c.has_data else None,
             self._scoped(self.agents) if self.per_agent else None,
             voicemail if v.has_data else None,
             c.taken_at,
+            performance=today,
+            tz=self.tz,
         )
         levels = aggregates.campaign_levels(campaigns, self.config.thresholds, memory)
         table = wall_table(
             tables.overview_table(campaigns, levels),
-            ["Status", "Campaign", "EWT", "Longest wait", "Waiting", "Agents free"],
+            [
+                "Status",
+                "Campaign",
+                "EWT",
+                "Longest wait",
+                "Waiting",
+                "Agents free",
+                "Service level",
+            ],
             self.tz,
             level_column="Status",
         )
@@ -305,10 +328,10 @@ class Board:
     def voicemail_view(self, now: datetime) -> View:
         v = self.voicemail
         data = self._model("voicemail", [v], self._voicemail_data)
-        oldest, newest = _voicemail_ages(data.voicemail, now)
+        oldest, _newest = _voicemail_ages(data.voicemail, now)
         waiting = bool(data.count)
         tiles = (
-            Tile("vm-count", "Voicemail today", count(data.count), v),
+            Tile("vm-count", "Waiting", count(data.count), v),
             Tile(
                 "vm-oldest",
                 "Oldest waiting",
@@ -316,7 +339,13 @@ class Board:
                 v,
                 level=self._voicemail_age_level(oldest) if waiting else None,
             ),
-            Tile("vm-newest", "Newest", duration(newest) if waiting else UNKNOWN_TEXT, v),
+            Tile(
+                "vm-returned",
+                "Returned today",
+                count(data.returned),
+                v,
+                detail=f"median {age(data.median_return_s)}" if data.returned else "",
+            ),
         )
         return View("voicemail", tiles, table=data.table)
 
@@ -325,12 +354,25 @@ class Board:
         frame = self._scoped(v)
         if not v.has_data:
             return VoicemailData(None, frame, None)
+        # The board lists the voicemails still to call back; the returned ones are done.
+        waiting = aggregates.waiting_voicemail(frame, v.taken_at)
+        summary = (
+            voicemail_summary(frame, v.taken_at, tz=self.tz)
+            if "returned_at" in frame.columns
+            else None
+        )
         table = wall_table(
-            tables.voicemail_table(frame, self.tz, v.taken_at),
+            tables.voicemail_table(waiting, self.tz, v.taken_at),
             ["Received", "Campaign", "Duration"],
             self.tz,
         )
-        return VoicemailData(float(len(frame)), frame, table if len(frame) else None)
+        return VoicemailData(
+            float(len(waiting)),
+            frame,
+            table if len(waiting) else None,
+            returned=None if summary is None else summary.returned_today,
+            median_return_s=None if summary is None else summary.median_return_s,
+        )
 
     # transfers
 
