@@ -21,6 +21,7 @@ from ipscape import frames, metrics
 from ipscape.client import IpscapeClient
 from ipscape.clock import start_of_day
 from ipscape.errors import BudgetExhaustedError, NotFoundError, PaginationError
+from ipscape.metrics.feeds import with_returned_at
 
 FEEDS = ("campaigns", "agents", "voicemail", "transfers", "dial-attempts", "activities")
 # Derived from the activities, not a tenant feed of its own (`fetch_performance`).
@@ -282,6 +283,9 @@ def fetch_feed(
         lead_id=lead_id,
         activity_type=frames.DIAL_ATTEMPT_TYPE if feed == "dial-attempts" else None,
     )
+    if feed == "voicemail":
+        # when each was returned, from the calls fetched with it (ipscape.metrics)
+        return with_returned_at(frames.voicemail_frame(items), frames.activities_frame(items))
     return frames.FEED_BUILDERS[feed](items)
 
 

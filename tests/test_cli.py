@@ -384,3 +384,31 @@ def test_output_piped_into_a_reader_that_stops_early_is_not_an_error(shared_simu
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == EXIT_OK
     assert "Traceback" not in stderr
+
+
+def test_fetch_voicemail_says_when_each_was_returned(sim_factory, tenant_env, capsys) -> None:
+    """A tenant that calls voicemails back: the CLI's voicemail rows carry returned_at, the
+    time of the first call-back after each (ipscape.metrics), from the calls fetched with it."""
+    from dataclasses import asdict
+
+    from ipscape import feeds, metrics
+    from ipscape.client import IpscapeClient
+    from ipscape.frames import activities_frame, voicemail_frame
+    from ipscape.settings import demo_settings
+    from ipscape.simulator import demo_config
+
+    sim = sim_factory(**{**asdict(demo_config()), "speed": 0})
+    tenant_env(sim)
+    code, out, err = run(capsys, "fetch", "voicemail", "--format", "json")
+    assert code == EXIT_OK, err
+    printed = pd.DataFrame(json.loads(out))
+    with IpscapeClient(demo_settings(sim.api_root)) as client:
+        items = feeds.fetch_activity_items(
+            client, since=pd.Timestamp(printed["received_at"].min()).to_pydatetime()
+        )
+    expected = metrics.returned_at(voicemail_frame(items), activities_frame(items))
+    returned = printed["returned_at"].notna()
+    assert 0 < returned.sum() < len(printed)  # some were called back, some still wait
+    assert returned.sum() == expected.notna().sum()
+    got = pd.to_datetime(printed["returned_at"], utc=True)
+    assert (got[returned] > pd.to_datetime(printed["received_at"], utc=True)[returned]).all()
