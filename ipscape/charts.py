@@ -179,6 +179,50 @@ def wait_trend_chart(
     return fig
 
 
+def service_level_trend_chart(
+    trend: pd.DataFrame,
+    *,
+    tz: str,
+    target_pct: float,
+    alert_pct: float,
+    title: str = "Service level today, per 15 minutes",
+    uirevision: str = "service-level-trend",
+) -> go.Figure:
+    """Service level (and abandon rate) per bucket of the ``service-level`` feed, as points on
+    lines that break where a bucket had no calls (unknown, not 0 %), with the warn and alert
+    levels drawn across; the y axis is fixed at 0-100 so a good and a bad day look different."""
+    if trend.empty or not trend["service_level_pct"].notna().any():
+        return empty_figure(title, "No answered or abandoned calls yet today", uirevision)
+    fig = _figure(title, uirevision)
+    x = list(local_naive(trend["bucket_start"], tz))
+    fig.add_scatter(
+        x=x,
+        y=_floats(trend["service_level_pct"]),
+        mode="lines+markers",
+        name="Service level %",
+        line={"color": OKABE_ITO[0], "width": 3},
+        connectgaps=False,
+    )
+    fig.add_scatter(
+        x=x,
+        y=_floats(trend["abandon_rate_pct"]),
+        mode="lines+markers",
+        name="Abandon rate %",
+        line={"color": OKABE_ITO[1], "dash": "dot"},
+        connectgaps=False,
+    )
+    for level, at, dash in (("warn", target_pct, "dash"), ("alert", alert_pct, "dot")):
+        fig.add_hline(
+            y=at,
+            line={"color": LEVEL_COLOURS[level], "dash": dash, "width": 1},
+            annotation_text=f"{level} {at:g}%",
+            annotation_position="bottom right",
+        )
+    fig.update_yaxes(range=[0, 105], title_text="%")
+    fig.update_xaxes(title_text=f"time ({tz})")
+    return fig
+
+
 # --- agents ----------------------------------------------------------------------------------
 
 

@@ -1,4 +1,5 @@
-"""Voicemail: the backlog per campaign, the oldest one waiting, and a player for each.
+"""Voicemail: the backlog waiting for a call-back per campaign, the oldest one waiting, the
+ones returned today, and a player for each.
 
 Audio is fetched server-side through the client (LiveData.media) and sent inline to this
 session only (ui/audio.py), so the browser never sees the tenant URL or credentials, and no
@@ -9,6 +10,7 @@ import streamlit as st
 
 from ipscape import charts
 from ipscape.errors import IpscapeError, user_message
+from ipscape.metrics import GLOSSARY
 from ipscape.presentation import aggregates, formats, tables
 from ipscape.presentation.text import plain
 from ui import audio, auth, layout, tiles
@@ -29,8 +31,9 @@ def live_backlog() -> None:
         return
     now = voicemail.taken_at
     frame = voicemail.frame
-    k = aggregates.kpis(None, None, frame, now)
-    left, right = st.columns(2)
+    waiting = aggregates.waiting_voicemail(frame, now)
+    k = aggregates.kpis(None, None, frame, now, tz=ctx.tz)
+    left, middle, right = st.columns(3)
     with left:
         tiles.tile(
             "Voicemail waiting",
@@ -38,7 +41,7 @@ def live_backlog() -> None:
             help=words["voicemail"],
             snapshot=voicemail,
         )
-    with right:
+    with middle:
         tiles.tile(
             "Oldest waiting",
             formats.duration(k.oldest_voicemail_s),
@@ -52,17 +55,35 @@ def live_backlog() -> None:
             else None,
             snapshot=voicemail,
         )
-    if frame.empty:
+    with right:
+        median = formats.age(k.median_return_s) if k.voicemail_returned else None
+        tiles.tile(
+            "Returned today",
+            formats.count(k.voicemail_returned),
+            help=f"{words['voicemail_returned']} Median: from the voicemail to its call-back.",
+            snapshot=voicemail,
+        )
+        if median:
+            st.caption(f"Median time to return: {median}")
+    st.caption(plain(f"Returned: {GLOSSARY['Voicemail returned']}"))
+    if waiting.empty:
         st.success(EMPTY, icon="✅")
-        return
-    st.plotly_chart(
-        charts.count_bar_chart(
-            frame, title="Voicemail per campaign", empty_message=EMPTY, uirevision="vm-backlog"
-        ),
-        width="stretch",
-        key="vm_backlog",
-    )
-    show_table(tables.voicemail_table(frame, ctx.tz, now), words)
+    else:
+        st.plotly_chart(
+            charts.count_bar_chart(
+                waiting,
+                title="Voicemail waiting per campaign",
+                empty_message=EMPTY,
+                uirevision="vm-backlog",
+            ),
+            width="stretch",
+            key="vm_backlog",
+        )
+        show_table(tables.voicemail_table(waiting, ctx.tz, now), words)
+    returned = tables.returned_table(frame, ctx.tz, now)
+    if not returned.empty:
+        with st.expander(f"Returned today ({len(returned)})"):
+            show_table(returned, words)
 
 
 @auth.live_fragment()

@@ -1,9 +1,11 @@
-"""Wait times: EWT and calls waiting per campaign now, and how they moved through the day."""
+"""Wait times: EWT and calls waiting per campaign now, the service level through the day, and
+how the waits moved through the day."""
 
 import streamlit as st
 
 from ipscape import charts
 from ipscape.clock import start_of_day
+from ipscape.metrics.feeds import SERVICE_LEVEL_FEED
 from ipscape.presentation import aggregates
 from ipscape.presentation.freshness import history_warning
 from ipscape.presentation.text import plain
@@ -68,6 +70,28 @@ def trend() -> None:
     st.caption(plain(f"{words['times']} {len(history)} history points since midnight."))
 
 
+@auth.live_fragment(ctx.config.poll.activities_s)
+def service_level() -> None:
+    """Today's service level per 15 minutes, computed by the collector from the calls."""
+    snapshot = ctx.live.snapshot(SERVICE_LEVEL_FEED)
+    sl = ctx.config.thresholds.service_level
+    st.subheader(
+        f"Service level today (answered within {sl.target_s:g} s)", help=words["service_level"]
+    )
+    tiles.render_freshness(snapshot, ctx.tz)
+    fig = charts.service_level_trend_chart(
+        snapshot.frame, tz=ctx.tz, target_pct=sl.warn, alert_pct=sl.alert
+    )
+    st.plotly_chart(fig, width="stretch", key="service_level_trend")
+    st.caption(
+        plain(
+            "A point per 15 minutes of calls created then; a gap is a quarter-hour without "
+            f"answered or abandoned calls. {words['abandon_rate']}"
+        )
+    )
+
+
 live_now()
+service_level()
 trend()
 layout.page_footer(ctx)

@@ -52,6 +52,7 @@ def glossary(tz: str) -> dict[str, str]:
         "answered_today": "Answered: " + GLOSSARY["Answered"] + " " + today(tz),
         "abandoned_today": "Abandoned: " + GLOSSARY["Abandoned"] + " " + today(tz),
         "voicemail_waiting": "Time since the voicemail was left.",
+        "voicemail_took": "From the voicemail to the call that returned it.",
         "time_in_state": "How long the agent has been in their current state.",
         "transfers": "Calls passed from one agent or campaign to another, "
         + today(tz, start=False),

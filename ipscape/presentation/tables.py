@@ -254,6 +254,32 @@ def voicemail_table(voicemail: pd.DataFrame, tz: str, now: datetime) -> Table:
     return table_of(data, VOICEMAIL_COLUMNS, hidden=("media_id",))
 
 
+RETURNED_COLUMNS = (
+    Column("Received", "time", "times", "received_at"),
+    Column("Returned", "time", "voicemail_returned", "returned_at"),
+    Column("Took", "duration", "voicemail_took"),
+    Column("Caller", source="caller"),
+    Column("Campaign", source="campaign_name"),
+)
+
+
+def returned_table(voicemail: pd.DataFrame, tz: str, now: datetime) -> Table:
+    """The voicemails returned by ``now``, latest call-back first, with how long each took."""
+    if voicemail.empty or "returned_at" not in voicemail.columns:
+        return table_of(None, RETURNED_COLUMNS)
+    returned = pd.to_datetime(voicemail["returned_at"], utc=True)
+    frame = voicemail[(returned <= pd.Timestamp(now)).to_numpy(dtype=bool, na_value=False)]
+    frame = frame.sort_values("returned_at", ascending=False, kind="stable")
+    took = pd.to_datetime(frame["returned_at"], utc=True) - pd.to_datetime(
+        frame["received_at"], utc=True
+    )
+    data = {
+        **column_values(frame, RETURNED_COLUMNS, tz),
+        "Took": seconds(took.dt.total_seconds()).array,
+    }
+    return table_of(data, RETURNED_COLUMNS)
+
+
 def voicemail_choices(voicemail: pd.DataFrame, tz: str) -> dict[str, str]:
     """media id -> "14:05:09 · caller · campaign", oldest first, for the player's picker
     (voicemails without a recording are left out)."""
