@@ -253,7 +253,9 @@ def test_activities_come_back_typed_exactly_like_the_builders_frame(store):
         voicemailMetadata=[{"mediaId": 9}],
     )
     full["data"]["timestamps"].update(
-        answered=(stamp + timedelta(seconds=12)).isoformat(), hangUp=None
+        joinQueue=(stamp + timedelta(seconds=3)).isoformat(),
+        answered=(stamp + timedelta(seconds=12)).isoformat(),
+        hangUp=None,
     )
     sparse = activity_item(2, T0 + timedelta(hours=2), status=None, voicemailMetadata="odd")
     written = activities(full, sparse)
@@ -385,3 +387,35 @@ def test_a_failing_store_returns_an_empty_typed_activities_frame(tmp_path, clock
     assert back.empty and back.dtypes.to_dict() == ACTIVITY_DTYPES.to_dict()
     assert not history.status().recording
     history.close()
+
+
+def test_a_file_from_before_the_join_queue_column_is_upgraded_in_place(tmp_path) -> None:
+    """History written by the previous release (no queued_ns) opens, keeps its rows (their
+    join-queue time unknown) and takes new rows with it."""
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE activity_history (activity_id INTEGER PRIMARY KEY, at_ns INTEGER NOT "
+            "NULL, type TEXT, campaign_id INTEGER, campaign_name TEXT, agent_id INTEGER, "
+            "agent_name TEXT, status TEXT, created_ns INTEGER, answered_ns INTEGER, hangup_ns "
+            "INTEGER, lead_id INTEGER, source TEXT, destination TEXT, parent_activity_id "
+            "INTEGER, root_activity_id INTEGER, queue_s REAL, talk_s REAL, hold_s REAL, wrap_s "
+            "REAL, interaction_s REAL, has_voicemail INTEGER, raw TEXT)"
+        )
+        at = round((T0 + timedelta(hours=1)).timestamp() * 1e9)
+        old.execute(
+            "INSERT INTO activity_history (activity_id, at_ns, type, status, created_ns) "
+            "VALUES (1, ?, 'call.inbound', 'Abandoned', ?)",
+            (at, at),
+        )
+    clock = ManualClock(T0 + timedelta(hours=3))
+    store = SQLiteHistory(path, 7, clock=clock)
+    try:
+        item = activity_item(2, T0 + timedelta(hours=2))
+        item["data"]["timestamps"]["joinQueue"] = (T0 + timedelta(hours=2, seconds=5)).isoformat()
+        store.append_activities(activities(item))
+        back = store.activity_history(T0).set_index("activity_id")
+        assert back.loc[1, "status"] == "Abandoned" and pd.isna(back.loc[1, "queued_at"])
+        assert back.loc[2, "queued_at"] == pd.Timestamp(T0 + timedelta(hours=2, seconds=5))
+    finally:
+        store.close()

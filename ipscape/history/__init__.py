@@ -93,6 +93,7 @@ _ACTIVITY_STORAGE = (
     ("agent_name", "agent_name", "text"),
     ("status", "status", "text"),
     ("created_at", "created_ns", "time"),
+    ("queued_at", "queued_ns", "time"),
     ("answered_at", "answered_ns", "time"),
     ("hangup_at", "hangup_ns", "time"),
     ("lead_id", "lead_id", "int"),

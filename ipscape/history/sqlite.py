@@ -75,6 +75,7 @@ CREATE TABLE IF NOT EXISTS activity_history (
     agent_name TEXT,
     status TEXT,
     created_ns INTEGER,
+    queued_ns INTEGER,
     answered_ns INTEGER,
     hangup_ns INTEGER,
     lead_id INTEGER,
@@ -95,6 +96,18 @@ CREATE INDEX IF NOT EXISTS activity_history_campaign ON activity_history (campai
 CREATE INDEX IF NOT EXISTS activity_history_agent ON activity_history (agent_id, at_ns);
 CREATE INDEX IF NOT EXISTS activity_history_lead ON activity_history (lead_id, at_ns);
 """
+
+
+# Columns added to activity_history after its first release: (name, SQL type). A file written
+# by an older version gets them (empty) when it is opened, so history survives an upgrade.
+_ADDED_ACTIVITY_COLUMNS = (("queued_ns", "INTEGER"),)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    have = {row[1] for row in conn.execute("PRAGMA table_info(activity_history)")}
+    for name, kind in _ADDED_ACTIVITY_COLUMNS:
+        if name not in have:
+            conn.execute(f"ALTER TABLE activity_history ADD COLUMN {name} {kind}")
 
 
 class SQLiteHistory:
@@ -126,6 +139,7 @@ class SQLiteHistory:
                 self._writer.execute("PRAGMA journal_mode=WAL")
                 self._writer.execute("PRAGMA synchronous=NORMAL")
                 self._writer.executescript(_SCHEMA)
+                _add_missing_columns(self._writer)
             self._reader = self._connect()
             self.prune()
         except BaseException:

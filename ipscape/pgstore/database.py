@@ -254,6 +254,14 @@ MIGRATIONS: Sequence[tuple[int, str]] = (
             ON ipscape_activity_history (lead_id, at_ns);
         """,
     ),
+    (
+        3,
+        """
+        -- When each call joined the queue (timestamps.joinQueue): abandoned in the queue or in
+        -- the IVR (ipscape/metrics/calls.py).
+        ALTER TABLE ipscape_activity_history ADD COLUMN IF NOT EXISTS queued_ns bigint;
+        """,
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
