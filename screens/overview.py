@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ipscape.metrics import GLOSSARY
-from ipscape.metrics.feeds import PERFORMANCE_FEED, window_rows
+from ipscape.metrics.feeds import PERFORMANCE_FEED, WINDOW_LABELS, window_rows
 from ipscape.presentation import aggregates, tables
 from ipscape.presentation.headlines import NOW_TILES, headlines
 from ipscape.presentation.levels import UNKNOWN
@@ -21,13 +21,12 @@ thresholds = ctx.config.thresholds
 def live_overview() -> None:
     campaigns, agents, voicemail = ctx.live.campaigns(), ctx.live.agents(), ctx.live.voicemail()
     performance = ctx.live.snapshot(PERFORMANCE_FEED)
-    today = window_rows(performance.frame, "today") if performance.has_data else None
     k = aggregates.kpis(
         aggregates.usable(campaigns),
         aggregates.usable(agents),
         aggregates.usable(voicemail),
         campaigns.taken_at,
-        performance=today,
+        performance=aggregates.usable(performance),
         tz=ctx.tz,
     )
     memory = tiles.level_memory()
@@ -55,7 +54,17 @@ def live_overview() -> None:
         # The request budget cannot refresh every campaign every poll: say how stale rows get.
         st.warning(plain(coverage.text()), icon="📉")
 
-    frame = aggregates.with_performance(campaigns.frame, today)
+    labels = {label: name for name, label in WINDOW_LABELS.items()}
+    chosen = st.segmented_control(
+        "Service level, abandon rate, ASA and AHT over",
+        list(labels),
+        default=WINDOW_LABELS["today"],
+        key="performance_window",
+        help=words["service_level"],
+    )
+    window = labels.get(chosen or "", "today")
+    rows = window_rows(performance.frame, window) if performance.has_data else None
+    frame = aggregates.with_performance(campaigns.frame, rows)
     levels = aggregates.campaign_levels(frame, thresholds, memory)
     table = tables.overview_table(frame, levels)
     if table.empty:
@@ -67,8 +76,9 @@ def live_overview() -> None:
         st.caption(f"{unknown} campaign(s) report no wait figures (shown as --).")
     target = thresholds.service_level.target_s
     st.caption(
-        f"Service level, abandon rate, ASA and AHT are today's, from the calls themselves "
-        f"(target {target:g} s; a campaign may have its own). Definitions below."
+        f"Service level, abandon rate, ASA and AHT: {(chosen or 'today').lower()}, from the "
+        f"calls themselves (target {target:g} s; a campaign may have its own). Definitions "
+        "below."
     )
 
 

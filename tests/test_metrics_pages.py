@@ -137,3 +137,20 @@ def test_the_wall_shows_the_service_level_and_abandon_rate_tiles(
     tiles = shown(at)
     assert tiles["Service level"] == percent(total["service_level_pct"])
     assert tiles["Abandoned"] == percent(total["abandon_rate_pct"])
+
+
+def test_the_overview_table_shows_the_chosen_window(busy_tenant: RunningSimulator) -> None:
+    """The frozen tenant's day ended at its own now (10:30 there, hours ago on the app's wall
+    clock): today has calls, the last hour none, so its figures are unknown, not 0 %."""
+    at = open_page("overview")
+    today = at.dataframe[0].value
+    assert today["Service level"].notna().any()
+    (control,) = [c for c in at.button_group if c.key == "performance_window"]
+    control.set_value("Last hour").run()
+    assert not at.exception
+    hour = at.dataframe[0].value
+    assert hour["Service level"].isna().all() and hour["ASA"].isna().all()
+    assert any("last hour" in unescape(c.value) for c in at.caption)
+    # the tiles stay today's, and say the last hour is unknown
+    (tile,) = [m for m in at.metric if m.label == "Service level today"]
+    assert tile.value != "--"

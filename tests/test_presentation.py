@@ -140,7 +140,8 @@ def test_without_agent_status_the_campaign_counts_stand_in_and_say_so() -> None:
 
 def test_headline_numbers_are_unknown_without_data_never_zero() -> None:
     k = aggregates.kpis(None, None, None, NOW)
-    assert all(v is None for v in vars(k).values())
+    assert all(v is None for key, v in vars(k).items() if key != "recent")
+    assert k.recent == ()
     k = aggregates.kpis(campaigns(ewt_s=[None, None]), None, None, NOW)
     assert k.max_ewt_s is None and k.waiting == 8.0 and k.longest_wait_s == 250.0
 
@@ -264,3 +265,110 @@ def test_tinted_rows_keep_dark_text_so_they_read_in_the_dark_theme_too() -> None
     # A table without levels is shown as it is, unstyled.
     plain_table = tables.Table(table.frame, table.columns)
     assert _tinted(plain_table) is plain_table.frame
+
+
+# --- service level, abandon rate and call-backs -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0, "0%"), (100, "100%"), (87.4, "87%"), (3.44, "3.4%"), (99.6, "99.9%"), (0.04, "0.1%")],
+)
+def test_percentages_never_round_to_everyone_or_nobody(value: float, shown: str) -> None:
+    assert formats.percent(value) == shown
+
+
+@pytest.mark.parametrize("value", UNKNOWNS, ids=repr)
+def test_an_unknown_percentage_reads_dashes(value: object) -> None:
+    assert formats.percent(value) == "--"
+
+
+def performance_rows(*rows: tuple[object, int, int, float | None]) -> pd.DataFrame:
+    """(campaign id, answered, abandoned, service level %) rows of one window."""
+    return pd.DataFrame(
+        {
+            "campaign_id": pd.array([r[0] for r in rows], dtype="Int64"),
+            "campaign_name": pd.array([f"C{r[0]}" for r in rows], dtype="string"),
+            "answered": pd.array([r[1] for r in rows], dtype="Int64"),
+            "abandoned": pd.array([r[2] for r in rows], dtype="Int64"),
+            "service_level_pct": pd.array([r[3] for r in rows], dtype="Float64"),
+            "abandon_rate_pct": pd.array(
+                [100 * r[2] / (r[1] + r[2]) if r[1] + r[2] else None for r in rows],
+                dtype="Float64",
+            ),
+            "asa_s": pd.array([10.0] * len(rows), dtype="Float64"),
+            "aht_s": pd.array([200.0] * len(rows), dtype="Float64"),
+        }
+    )
+
+
+def test_a_scoped_set_of_campaigns_adds_up_its_calls_not_its_percentages() -> None:
+    # 8 of 10 within target, and 1 of 4: 9 of 14, not the mean of 80 % and 25 %
+    rows = performance_rows((1, 9, 1, 80.0), (2, 2, 2, 25.0), (3, 0, 0, None))
+    totals = aggregates.performance_totals(rows)
+    assert totals is not None
+    assert totals.service_level_pct == pytest.approx(100 * 9 / 14)
+    assert totals.abandon_rate_pct == pytest.approx(100 * 3 / 14)
+    assert (totals.answered, totals.abandoned) == (11, 3)
+    # the feed's own total row wins when it is there (it counts calls without a campaign too)
+    with_total = pd.concat([rows, performance_rows((None, 12, 3, 70.0))], ignore_index=True)
+    total = aggregates.performance_totals(with_total)
+    assert total is not None and total.service_level_pct == 70.0
+    # nothing answered or abandoned: unknown, never 0 % or 100 %
+    quiet = aggregates.performance_totals(performance_rows((3, 0, 0, None)))
+    assert quiet is not None and quiet.service_level_pct is None
+    assert aggregates.performance_totals(None) is None
+
+
+def test_campaigns_get_their_own_performance_and_unknown_without_calls() -> None:
+    frame = campaigns(ewt_s=[30.0, None])
+    merged = aggregates.with_performance(frame, performance_rows((1, 9, 1, 80.0)))
+    assert merged["service_level_pct"].tolist()[0] == 80.0
+    assert merged["service_level_pct"].isna().tolist()[1]
+    levels = aggregates.campaign_levels(merged, Thresholds(), LevelMemory())
+    assert levels[1]["service_level"] is WARN  # 80 % is at the warn level: lower is worse
+    assert levels[2]["service_level"] is UNKNOWN
+
+
+def test_service_level_headlines_say_where_the_day_is_heading() -> None:
+    from ipscape.presentation.headlines import headlines
+
+    k = aggregates.Kpis(
+        None, None, None, None, None, None, None,
+        performance=aggregates.PerformanceTotals(91.0, 2.0, 90, 2),
+        recent=(
+            ("last hour", aggregates.PerformanceTotals(65.0, 12.5, 7, 1)),
+            ("last 15 min", None),
+        ),
+    )  # fmt: skip
+    heads = {h.key: h for h in headlines(k, Thresholds(), LevelMemory())}
+    sl, abandon = heads["service_level"], heads["abandon_rate"]
+    assert (sl.value, sl.level) == ("91%", OK)
+    assert sl.detail == "last hour 65% · last 15 min --"
+    assert (abandon.value, abandon.level) == ("2.0%", OK)
+    assert abandon.detail == "last hour 12% · last 15 min --"
+    assert sl.feed == abandon.feed == "performance"
+
+
+def test_only_voicemails_not_yet_returned_are_waiting_and_aged() -> None:
+    voicemail = pd.DataFrame(
+        {
+            "received_at": pd.to_datetime(
+                [NOW - timedelta(hours=3), NOW - timedelta(hours=1), NOW - timedelta(minutes=5)],
+                utc=True,
+            ),
+            "returned_at": pd.to_datetime(
+                [NOW - timedelta(hours=2), pd.NaT, NOW + timedelta(minutes=1)], utc=True
+            ),
+            "caller": pd.array(["a", "b", "c"], dtype="string"),
+            "campaign_name": pd.array(["X", "X", "Y"], dtype="string"),
+        }
+    )
+    waiting = aggregates.waiting_voicemail(voicemail, NOW)
+    assert waiting["caller"].tolist() == ["b", "c"]  # returned after now: still waiting now
+    assert aggregates.voicemail_ages(voicemail, NOW) == (3600.0, 300.0)
+    k = aggregates.kpis(None, None, voicemail, NOW, tz="UTC")
+    assert (k.voicemail, k.voicemail_returned, k.median_return_s) == (2.0, 1, 3600.0)
+    returned = tables.returned_table(voicemail, "UTC", NOW)
+    assert returned.frame["Caller"].tolist() == ["a"]
+    assert returned.frame["Took"].tolist() == [3600.0]

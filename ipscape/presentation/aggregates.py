@@ -16,6 +16,7 @@ import pandas as pd
 
 from ipscape.config import Thresholds
 from ipscape.metrics import voicemail_summary
+from ipscape.metrics.feeds import window_rows
 from ipscape.presentation.formats import age_seconds, is_missing, number, text
 from ipscape.presentation.levels import Level, LevelMemory
 from ipscape.snapshots import Snapshot
@@ -32,6 +33,8 @@ CAMPAIGN_METRICS = {
     "service_level": "service_level_pct",
     "abandon_rate": "abandon_rate_pct",
 }
+# The rolling windows of the performance feed, as the tiles name them.
+RECENT_LABELS = {"1h": "last hour", "15m": "last 15 min"}
 # The performance columns `with_performance` adds to the campaigns frame.
 PERFORMANCE_METRICS = ("service_level_pct", "abandon_rate_pct", "asa_s", "aht_s")
 
@@ -145,6 +148,8 @@ class Kpis:
     newest_voicemail_s: float | None = None
     # today's performance (`performance_totals`) and call-backs (`metrics.voicemail_summary`)
     performance: PerformanceTotals | None = None
+    # the same over the rolling windows: ("last hour", totals), ("last 15 min", totals)
+    recent: tuple[tuple[str, PerformanceTotals | None], ...] = ()
     voicemail_returned: int | None = None
     median_return_s: float | None = None
 
@@ -190,6 +195,10 @@ def performance_totals(rows: pd.DataFrame | None) -> PerformanceTotals | None:
     )
 
 
+def _window_totals(performance: pd.DataFrame | None, window: str) -> PerformanceTotals | None:
+    return None if performance is None else performance_totals(window_rows(performance, window))
+
+
 def waiting_voicemail(voicemail: pd.DataFrame, now: datetime) -> pd.DataFrame:
     """The voicemails not returned by ``now`` (all of them in a frame without call-backs)."""
     if "returned_at" not in voicemail.columns or voicemail.empty:
@@ -218,8 +227,9 @@ def kpis(
     tz: str = "UTC",
 ) -> Kpis:
     """Headline numbers. A frame of None means "no data" (not yet, or unavailable): its numbers
-    are unknown, or come from the fallback (`agent_counts`). ``performance`` is today's rows
-    of the performance feed; ``tz`` says when today began (for the call-backs of today)."""
+    are unknown, or come from the fallback (`agent_counts`). ``performance`` is the frame of
+    the performance feed (every window; a scoped wall's without the total rows); ``tz`` says
+    when today began (for the call-backs of today)."""
     people = agent_counts(agents, campaigns)
     vm_count = oldest = newest = median = None
     returned = None
@@ -238,7 +248,12 @@ def kpis(
         voicemail=vm_count,
         oldest_voicemail_s=oldest,
         newest_voicemail_s=newest,
-        performance=performance_totals(performance),
+        performance=_window_totals(performance, "today"),
+        recent=()
+        if performance is None
+        else tuple(
+            (RECENT_LABELS[name], _window_totals(performance, name)) for name in RECENT_LABELS
+        ),
         voicemail_returned=returned,
         median_return_s=median,
     )

@@ -47,6 +47,13 @@ def headlines(
         else f"{p.answered} answered, {p.abandoned} abandoned."
     )
 
+    def recent(attribute: str) -> str:
+        """ "last hour 72% · last 15 min 65%": where the day's figure is heading."""
+        return " · ".join(
+            f"{label} {percent(None if totals is None else getattr(totals, attribute))}"
+            for label, totals in k.recent
+        )
+
     return (
         Headline(
             "calls_waiting",
@@ -87,7 +94,7 @@ def headlines(
             leveled("service_level", sl, "service_level"),
             "performance",
             ("service_level",),
-            f"Target: answered within {target:g} s. {offered_text}",
+            recent("service_level_pct") or f"Target {target:g} s.",
         ),
         Headline(
             "abandon_rate",
@@ -96,7 +103,7 @@ def headlines(
             leveled("abandon_rate", abandon, "abandon_rate"),
             "performance",
             ("abandon_rate",),
-            offered_text,
+            recent("abandon_rate_pct") or offered_text,
         ),
         Headline(
             "voicemail",

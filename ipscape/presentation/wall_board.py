@@ -193,9 +193,8 @@ class Board:
         """Whether the tenant reports each agent's status (else campaign counts stand in)."""
         return self.agents.has_data and self.agents.unavailable is None
 
-    def _scoped(self, snapshot: Snapshot, frame: pd.DataFrame | None = None) -> pd.DataFrame:
-        """The snapshot's frame (or ``frame``, taken from it) within the wall's scope."""
-        return scope_frame(snapshot.feed, snapshot.frame if frame is None else frame, self.scope)
+    def _scoped(self, snapshot: Snapshot) -> pd.DataFrame:
+        return scope_frame(snapshot.feed, snapshot.frame, self.scope)
 
     def _model(self, view: str, snapshots: Sequence[Snapshot], build: Callable[..., T]) -> T:
         version = tuple(s.fetched_at for s in snapshots)
@@ -248,15 +247,16 @@ class Board:
     def _overview_data(self, memory: LevelMemory) -> OverviewData:
         c, v, p = self.campaigns, self.voicemail, self.performance
         voicemail = self._scoped(v)
-        # Today's rows; a scoped wall adds up its campaigns' rows (the total row is everyone's).
-        today = self._scoped(p, window_rows(p.frame, "today")) if p.has_data else None
+        # A scoped wall adds up its campaigns' rows (the total rows are everyone's).
+        performance = self._scoped(p) if p.has_data else None
+        today = None if performance is None else window_rows(performance, "today")
         campaigns = aggregates.with_performance(self._scoped(c), today)
         k = aggregates.kpis(
             campaigns if c.has_data else None,
             self._scoped(self.agents) if self.per_agent else None,
             voicemail if v.has_data else None,
             c.taken_at,
-            performance=today,
+            performance=performance,
             tz=self.tz,
         )
         levels = aggregates.campaign_levels(campaigns, self.config.thresholds, memory)
