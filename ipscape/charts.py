@@ -185,7 +185,7 @@ def service_level_trend_chart(
     tz: str,
     target_pct: float,
     alert_pct: float,
-    title: str = "Service level today, per 15 minutes",
+    title: str = "Per 15 minutes, with the abandon rate",
     uirevision: str = "service-level-trend",
 ) -> go.Figure:
     """Service level (and abandon rate) per bucket of the ``service-level`` feed, as points on
@@ -220,6 +220,8 @@ def service_level_trend_chart(
         )
     fig.update_yaxes(range=[0, 105], title_text="%")
     fig.update_xaxes(title_text=f"time ({tz})")
+    # the legend under the plot: above it, it would run into the title
+    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0})
     return fig
 
 

@@ -232,3 +232,41 @@ def test_agents_count_once_in_each_of_their_campaigns() -> None:
 )
 def test_format_duration(seconds: object, text: str) -> None:
     assert formats.duration(seconds) == text
+
+
+def sl_trend(levels: list[float | None], abandons: list[float | None]) -> pd.DataFrame:
+    start = pd.Timestamp("2026-03-02T00:00:00Z")
+    return pd.DataFrame(
+        {
+            "bucket_start": pd.date_range(start, periods=len(levels), freq="15min"),
+            "answered": pd.array([0 if v is None else 10 for v in levels], dtype="Int64"),
+            "abandoned": pd.array([0] * len(levels), dtype="Int64"),
+            "service_level_pct": pd.array(levels, dtype="Float64"),
+            "abandon_rate_pct": pd.array(abandons, dtype="Float64"),
+        }
+    )
+
+
+def test_service_level_trend_breaks_where_a_quarter_had_no_calls() -> None:
+    fig = charts.service_level_trend_chart(
+        sl_trend([90.0, None, 60.0], [2.0, None, 12.5]),
+        tz="Australia/Sydney",
+        target_pct=80,
+        alert_pct=70,
+    )
+    level, abandon = fig.data
+    assert list(level.y) == [90.0, None, 60.0] and level.connectgaps is False
+    assert list(abandon.y) == [2.0, None, 12.5]
+    assert str(level.x[0]) == "2026-03-02 11:00:00"  # local time of the display zone
+    # the warn and alert levels are drawn across, with their values
+    lines = sorted(shape.y0 for shape in fig.layout.shapes)
+    assert lines == [70, 80]
+    assert list(fig.layout.yaxis.range) == [0, 105]  # a bad day looks bad
+
+
+def test_service_level_trend_without_calls_says_so() -> None:
+    fig = charts.service_level_trend_chart(
+        sl_trend([None, None], [None, None]), tz="UTC", target_pct=80, alert_pct=70
+    )
+    assert not fig.data
+    assert "No answered or abandoned calls" in fig.layout.annotations[0].text

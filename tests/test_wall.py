@@ -666,3 +666,15 @@ def test_the_wall_keeps_no_session_state_and_bounded_shared_state(wall_app) -> N
     # one model per (view, scope, theme), replaced as the data changes: old versions are not kept
     assert len(shared.models) == 1
     assert len(shared.levels) <= shared.levels.max_keys
+
+
+def test_wall_table_cells_read_as_their_kind_percentages_included() -> None:
+    from ipscape.presentation import tables as table_models
+    from ipscape.presentation.wall_models import wall_table
+
+    table = table_models.table_of(
+        {"Campaign": ["A", "B"], "Service level": [74.68354430379746, None]},
+        (table_models.Column("Campaign"), table_models.Column("Service level", "percent")),
+    )
+    shown = wall_table(table, ["Campaign", "Service level"], "UTC")
+    assert [row[1] for row in shown.rows] == ["75%", "--"]

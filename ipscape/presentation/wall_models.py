@@ -22,6 +22,7 @@ from ipscape.presentation.formats import (
     count,
     duration,
     is_missing,
+    percent,
     text,
 )
 from ipscape.presentation.levels import UNKNOWN, Level
@@ -145,6 +146,8 @@ def _cell(value: object, kind: tables.ColumnKind, tz: str) -> str:
         return count(value)
     if kind == "duration":
         return duration(value)
+    if kind == "percent":
+        return percent(value)
     if kind in ("time", "datetime"):
         return clock_time(pd.Timestamp(value).to_pydatetime(), tz)
     return text(value)
