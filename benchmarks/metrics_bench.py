@@ -90,7 +90,9 @@ def loop_performance(activities: pd.DataFrame, now: datetime) -> dict[str, dict[
                 if r["has_voicemail"] is True or status == "voicemail":
                     t["voicemail"] += 1
                 elif status == "abandoned":
-                    t["abandoned"] += 1
+                    # in the queue only: a hang-up in the IVR counts nowhere
+                    waited = not missing(r["queue_s"]) and r["queue_s"] > 0
+                    t["abandoned"] += not missing(r["queued_at"]) or waited
                 elif status in ("answered", "transferred") or not missing(r["answered_at"]):
                     t["answered"] += 1
                     queue = r["queue_s"]
