@@ -101,7 +101,8 @@ def test_cli_never_prints_or_logs_a_secret(
         runs.append((list(argv), code))
 
     run("check")
-    for feed in FEEDS:
+
+    for feed in (*FEEDS, "performance"):
         run("fetch", feed, "--format", "json")
     run("fetch", "campaigns")
     lead = tmp_path / "lead.json"
