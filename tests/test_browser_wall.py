@@ -25,6 +25,7 @@ import pytest
 from ipscape import feeds
 from ipscape.client import IpscapeClient
 from ipscape.presentation.levels import LEVEL_COLOURS
+from ipscape.presentation.wall_board import OVERVIEW_TILES
 from ipscape.settings import settings_from_mapping
 from ipscape.simulator import SimulatorConfig, start_simulator
 from tests.browser_support import (
@@ -281,7 +282,7 @@ def test_the_walls_switches_and_styles_take_effect_in_each_theme(
 
                 # Every tile carries its feed state and level in its class, and the CSS turns a
                 # level into the coloured edge of its metric.
-                assert len(board["tiles"]) == 5, board["tiles"]
+                assert len(board["tiles"]) == len(OVERVIEW_TILES), board["tiles"]
                 levelled = 0
                 for key, colour, width in board["tiles"]:
                     level = key.rsplit("--", 1)[1]
