@@ -703,3 +703,19 @@ def test_cli_starts_and_prints_the_api_root(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_an_agent_not_yet_logged_in_today_has_no_state_since() -> None:
+    """A day-off agent has never changed state: null, not the epoch (which a dashboard would
+    read as 56 years in the same state)."""
+    from ipscape.frames import parse_timestamp
+    from ipscape.simulator.model import ContactCentre
+
+    centre = ContactCentre(SimulatorConfig(speed=0, agents=60))
+    statuses = [agent.status(centre.tz) for agent in centre.agents]
+    never = [s for s in statuses if s["stateSince"] is None]
+    assert never and all(s["state"] == "LoggedOut" for s in never)
+    midnight = datetime.fromtimestamp(centre.day_start, UTC)
+    for status in statuses:
+        if status["stateSince"] is not None:
+            assert parse_timestamp(status["stateSince"]) >= midnight, status

@@ -167,7 +167,8 @@ class Agent:
             "agentId": self.id,
             "agentFullName": self.name,
             "state": self.custom_state or self.state,
-            "stateSince": format_activity_ts(self.since, tz),
+            # an agent not yet logged in today has no state change to date
+            "stateSince": format_activity_ts(self.since, tz) if self.since else None,
             "pauseReason": (
                 {"id": PAUSE_REASONS[reason], "title": reason}
                 if self.state == "Paused" and reason
