@@ -58,7 +58,8 @@ MAX_POINTS_PER_LINE = 500
 MAX_LINKS = 150
 
 _LAYOUT = {
-    "margin": {"l": 8, "r": 8, "t": 40, "b": 8},
+    # room at the top for the title and, under it, the legend (they overlapped at 40)
+    "margin": {"l": 8, "r": 8, "t": 72, "b": 8},
     "font": {"size": 15},
     "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
     "hoverlabel": {"font_size": 15},
@@ -71,7 +72,18 @@ def _floats(series: pd.Series) -> list[float | None]:
 
 def _figure(title: str, uirevision: str) -> go.Figure:
     fig = go.Figure()
-    fig.update_layout(title={"text": title, "x": 0}, uirevision=uirevision, **_LAYOUT)
+    fig.update_layout(
+        title={
+            "text": title,
+            "x": 0,
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+            "pad": {"t": 8},
+        },
+        uirevision=uirevision,
+        **_LAYOUT,
+    )
     return fig
 
 
@@ -220,8 +232,6 @@ def service_level_trend_chart(
         )
     fig.update_yaxes(range=[0, 105], title_text="%")
     fig.update_xaxes(title_text=f"time ({tz})")
-    # the legend under the plot: above it, it would run into the title
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0})
     return fig
 
 
