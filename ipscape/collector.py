@@ -261,7 +261,7 @@ class Collector:
         keeps its last frame and says it failed."""
         activities = current.activities
         config = self.config
-        target_s, targets = config.thresholds.service_level_targets()
+        scope = metric_feeds.Scope.of(config)
         now, tz = self._now(), config.display_timezone
         voicemail = current.result("voicemail")
         computed: dict[str, FrameResult | None] = {"transfers": current.result("transfers")}
@@ -270,24 +270,10 @@ class Collector:
                 voicemail, frame=metric_feeds.with_returned_at(voicemail.frame, activities)
             ),
             metric_feeds.PERFORMANCE_FEED: lambda: frames.as_result(
-                metric_feeds.performance_feed(
-                    activities,
-                    now,
-                    tz,
-                    target_s=target_s,
-                    targets=targets,
-                    campaigns=config.campaigns,
-                )
+                metric_feeds.performance_feed(activities, now, tz, scope)
             ),
             metric_feeds.SERVICE_LEVEL_FEED: lambda: frames.as_result(
-                metric_feeds.service_level_feed(
-                    activities,
-                    now,
-                    tz,
-                    target_s=target_s,
-                    targets=targets,
-                    campaigns=config.campaigns,
-                )
+                metric_feeds.service_level_feed(activities, now, tz, scope)
             ),
         }
         for feed, build in builders.items():

@@ -13,12 +13,14 @@ campaign list limits the calls counted (the total is the total of the campaigns 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
 import pandas as pd
 
 from ipscape.clock import start_of_day
+from ipscape.config import DashboardConfig
 from ipscape.metrics.callbacks import returned_at
 from ipscape.metrics.performance import (
     PERFORMANCE_COLUMNS,
@@ -43,25 +45,35 @@ FEED_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
-def _scoped(activities: pd.DataFrame, campaigns: Sequence[int]) -> pd.DataFrame:
-    if not campaigns:
-        return activities
-    keep = activities["campaign_id"].isin(list(campaigns)).to_numpy(dtype=bool, na_value=False)
-    return activities[keep]
+@dataclass(frozen=True)
+class Scope:
+    """What the published metrics are measured against: the service-level target T (and each
+    campaign's own), and the campaigns counted (empty: all)."""
+
+    target_s: float = 20.0
+    targets: Mapping[int, float] = field(default_factory=dict)
+    campaigns: Sequence[int] = ()
+
+    @classmethod
+    def of(cls, config: DashboardConfig) -> Scope:
+        target_s, targets = config.thresholds.service_level_targets()
+        return cls(target_s, targets, tuple(config.campaigns))
+
+    def calls(self, activities: pd.DataFrame) -> pd.DataFrame:
+        """The activities of the campaigns counted."""
+        if not self.campaigns:
+            return activities
+        wanted = list(self.campaigns)
+        keep = activities["campaign_id"].isin(wanted).to_numpy(dtype=bool, na_value=False)
+        return activities[keep]
 
 
 def performance_feed(
-    activities: pd.DataFrame,
-    now: datetime,
-    tz: str,
-    *,
-    target_s: float,
-    targets: Mapping[int, float] | None = None,
-    campaigns: Sequence[int] = (),
+    activities: pd.DataFrame, now: datetime, tz: str, scope: Scope
 ) -> pd.DataFrame:
     """The ``performance`` feed: `performance_over` of each window stacked, ``window`` first."""
     by_window = performance_over(
-        _scoped(activities, campaigns), now, tz, target_s=target_s, targets=targets
+        scope.calls(activities), now, tz, target_s=scope.target_s, targets=scope.targets
     )
     blocks = [by_window[name].assign(window=name) for name in WINDOWS]
     stacked = pd.concat(blocks, ignore_index=True)
@@ -70,19 +82,13 @@ def performance_feed(
 
 
 def service_level_feed(
-    activities: pd.DataFrame,
-    now: datetime,
-    tz: str,
-    *,
-    target_s: float,
-    targets: Mapping[int, float] | None = None,
-    campaigns: Sequence[int] = (),
+    activities: pd.DataFrame, now: datetime, tz: str, scope: Scope
 ) -> pd.DataFrame:
     """The ``service-level`` feed: today's trend, from local midnight to ``now``."""
     return service_level_trend(
-        _scoped(activities, campaigns),
-        target_s=target_s,
-        targets=targets,
+        scope.calls(activities),
+        target_s=scope.target_s,
+        targets=scope.targets,
         tz=tz,
         since=start_of_day(now, tz),
         until=now,
