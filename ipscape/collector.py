@@ -29,7 +29,7 @@ from typing import Any, Final, Protocol
 
 import pandas as pd
 
-from ipscape import feeds, frames
+from ipscape import alerts, feeds, frames
 from ipscape.activities import ActivityUpdate, ActivityWindow
 from ipscape.client import IpscapeClient, request_scope
 from ipscape.clock import Clock, utc_from_timestamp
@@ -52,6 +52,8 @@ FEED_SOURCES = {
     "transfers": "activities",
     metric_feeds.PERFORMANCE_FEED: "activities",
     metric_feeds.SERVICE_LEVEL_FEED: "activities",
+    # the recent level changes, republished with every campaigns poll (ipscape/alerts.py)
+    alerts.ALERTS_FEED: "campaigns",
 }
 # The feeds published with the activities, computed from them.
 DERIVED_FEEDS = tuple(f for f, src in FEED_SOURCES.items() if src == "activities" != f)
@@ -81,6 +83,8 @@ def _log_drops(feed: str, drops: Drops) -> None:
 
 
 def empty_frame(feed: str) -> pd.DataFrame:
+    if feed == alerts.ALERTS_FEED:
+        return alerts.alerts_frame()
     columns = frames.FEED_COLUMNS.get(feed) or metric_feeds.FEED_COLUMNS.get(feed)
     return pd.DataFrame(columns=list(columns)) if columns else pd.DataFrame()
 
@@ -96,6 +100,7 @@ class Collector:
         history: HistoryStore | None = None,
         *,
         clock: Clock | None = None,
+        sender: alerts.WebhookSender | None = None,
     ) -> None:
         self.client = client
         self.config = config
@@ -142,6 +147,12 @@ class Collector:
                 **self.options,
             ),
         }
+        # Level changes, sent from here (the lease holder's collector) whoever is watching.
+        # (``sender`` replaces the one config.alerts would make: a test's quicker retries.)
+        self.sender = sender if sender is not None else alerts.sender_for(config.alerts)
+        self.alerter = alerts.Alerter(config.thresholds, self.sender.send if self.sender else None)
+        self._alerts_published: int | None = None  # the alerter's version last published
+        self._alerts_lock = threading.Lock()  # campaigns and activities publish it both
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -220,8 +231,38 @@ class Collector:
                 self.snapshots.report(status)
             else:
                 self.snapshots.publish(status, result)
+            if feed == "campaigns":
+                if result is not None:
+                    self._alert(self.alerter.campaigns, result.frame)
+                self._publish_alerts()
 
         return publish
+
+    def _alert(
+        self, observe: Callable[[pd.DataFrame, datetime], object], frame: pd.DataFrame
+    ) -> None:
+        """Level changes in ``frame``, sent; a bug in them must not stop the publishing."""
+        try:
+            observe(frame, self._now())
+        except Exception:
+            log.exception("collector: checking the alert levels failed")
+
+    def _publish_alerts(self) -> None:
+        """The recent alerts, after every campaigns poll and every performance update: fresh
+        each time (the alerter is alive whether or not anything changed, so the feed's age never
+        reads as a fault), a new version only when the list changed (replicas copy it then)."""
+        status = FeedStatus(
+            feed=alerts.ALERTS_FEED,
+            interval_s=float(self.config.poll.campaigns_s),
+            fetched_at=self._now(),
+        )
+        with self._alerts_lock:
+            version = self.alerter.version
+            if version == self._alerts_published:
+                self.snapshots.report(status)
+            else:
+                self.snapshots.publish(status, self.alerter.recent_frame())
+                self._alerts_published = version
 
     def _publish_activities(self, status: FeedStatus, result: FrameResult | None) -> None:
         """Activities, and what is derived from the same fetch (voicemail with its call-backs,
@@ -241,6 +282,11 @@ class Collector:
                 self.snapshots.report(feed_status)
             else:
                 self.snapshots.publish(feed_status, shown)
+        performance = derived.get(metric_feeds.PERFORMANCE_FEED)
+        if performance is not None and performance is not _FAILED:
+            today = metric_feeds.window_rows(performance.frame, "today")
+            self._alert(self.alerter.performance, today)
+            self._publish_alerts()
 
     def _failed(self, status: FeedStatus) -> FeedStatus:
         """``status`` for a derived feed whose computation failed: its last good data and
@@ -348,6 +394,8 @@ class Collector:
             thread.join(STOP_JOIN_S)
         for poller in self.pollers.values():
             poller.close()
+        if self.sender is not None:
+            self.sender.stop()
         if thread is not None:
             log.info("collector stopped")
 

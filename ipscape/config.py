@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ipscape.errors import ConfigError
 
@@ -104,6 +105,20 @@ class WallConfig:
 
 
 @dataclass(frozen=True)
+class AlertsConfig:
+    """Where level changes are sent (ipscape/alerts.py). The webhook URL carries the receiving
+    channel's token: it is a secret, kept out of the repr (and so out of logs and tracebacks)."""
+
+    webhook_url: str = field(default="", repr=False)  # "" = no webhook
+    # delivery attempts per notification before it is given up (logged), backing off between
+    max_attempts: int = 8
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.webhook_url)
+
+
+@dataclass(frozen=True)
 class DashboardConfig:
     title: str = "Contact Centre"
     display_timezone: str = "Australia/Sydney"
@@ -112,6 +127,7 @@ class DashboardConfig:
     thresholds: Thresholds = Thresholds()
     history: HistoryConfig = HistoryConfig()
     wall: WallConfig = WallConfig()
+    alerts: AlertsConfig = AlertsConfig()
     source: str = "defaults"  # where this config came from, for the page footer
 
 
@@ -235,9 +251,51 @@ def _thresholds(table: Mapping[str, object]) -> Thresholds:
     return replace(defaults, per_campaign=per_campaign, **values)
 
 
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and url.isprintable()
+        and (" " not in url)
+    )
+
+
+def _alerts(table: Mapping[str, object]) -> AlertsConfig:
+    """[alerts]; an error names the key but never echoes the URL (it carries a token)."""
+    unknown = set(table) - {"webhook_url", "max_attempts"}
+    if unknown:
+        raise ConfigError(
+            f"Unknown key(s) in [alerts]: {', '.join(sorted(unknown))}; "
+            "known: max_attempts, webhook_url.",
+            setting="alerts",
+        )
+    url = table.get("webhook_url", "")
+    if not isinstance(url, str):
+        raise ConfigError("alerts.webhook_url must be text.", setting="alerts.webhook_url")
+    url = url.strip()
+    if url and not _is_web_url(url):
+        raise ConfigError(
+            "alerts.webhook_url must be an http:// or https:// URL (or empty for none); "
+            "the value is not shown here because it carries the webhook's token.",
+            setting="alerts.webhook_url",
+        )
+    attempts = _number(table, "max_attempts", AlertsConfig.max_attempts, "alerts", 1, 100)
+    if attempts != int(attempts):
+        raise ConfigError(
+            "alerts.max_attempts must be a whole number.", setting="alerts.max_attempts"
+        )
+    return AlertsConfig(webhook_url=url, max_attempts=int(attempts))
+
+
 def config_from_mapping(data: Mapping[str, object], source: str = "mapping") -> DashboardConfig:
     """Validate a parsed TOML document into a DashboardConfig."""
-    known = {"title", "display_timezone", "campaigns", "poll", "thresholds", "history", "wall"}
+    known = {
+        "title", "display_timezone", "campaigns", "poll", "thresholds", "history", "wall", "alerts"
+    }  # fmt: skip
     unknown = set(data) - known
     if unknown:
         raise ConfigError(
@@ -307,6 +365,7 @@ def config_from_mapping(data: Mapping[str, object], source: str = "mapping") -> 
         thresholds=_thresholds(_section(data, "thresholds")),
         history=history,
         wall=wall,
+        alerts=_alerts(_section(data, "alerts")),
         source=source,
     )
 

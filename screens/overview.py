@@ -91,4 +91,19 @@ def definitions() -> None:
 
 live_overview()
 definitions()
+
+
+@auth.live_fragment(ctx.config.poll.campaigns_s)
+def recent_alerts() -> None:
+    """The latest level changes the collector sent (with or without a webhook configured)."""
+    st.subheader("Recent alerts")
+    recent = ctx.live.snapshot("alerts")
+    table = tables.alerts_table(recent.frame, ctx.tz, recent.taken_at)
+    if table.empty:
+        st.caption("No alerts today.")
+    else:
+        show_table(table, words)
+
+
+recent_alerts()
 layout.page_footer(ctx)

@@ -314,3 +314,42 @@ def transfers_table(transfers: pd.DataFrame, tz: str) -> Table:
         return table_of(None, TRANSFER_COLUMNS)
     frame = transfers.sort_values("transferred_at", ascending=False, na_position="last")
     return table_of(column_values(frame, TRANSFER_COLUMNS, tz), TRANSFER_COLUMNS)
+
+
+# --- recent alerts -----------------------------------------------------------------------------
+
+ALERTS_COLUMNS = (
+    Column("Time", "time", "times", "at"),
+    Column("Campaign", source="campaign_name"),
+    Column("Metric"),
+    Column("Level"),
+    Column("Value"),
+    Column("Threshold"),
+)
+
+
+def alerts_table(recent: pd.DataFrame, tz: str, now: datetime, limit: int = 20) -> Table:
+    """Today's latest level changes the collector sent (the ``alerts`` feed), newest first;
+    value and threshold read as the tiles write them (the chat ``text`` line is escaped for
+    chat clients, not for this table)."""
+    from ipscape.clock import start_of_day
+
+    if not recent.empty:
+        recent = recent[recent["at"] >= pd.Timestamp(start_of_day(now, tz))]
+    if recent.empty:
+        return table_of(None, ALERTS_COLUMNS)
+    # appended below the builders above: the alerts module owns the metric words
+    from ipscape.alerts import METRIC_WORDS
+    from ipscape.presentation.levels import LEVELS
+
+    frame = recent.sort_values("at", ascending=False, na_position="last").head(limit)
+    levels = [LEVELS.get(str(name), UNKNOWN) for name in frame["level"]]
+    words = [METRIC_WORDS.get(str(m), (str(m), text)) for m in frame["metric"]]
+    data = {
+        **column_values(frame, ALERTS_COLUMNS, tz),
+        "Metric": [w for w, _shown in words],
+        "Level": [badge(lv) for lv in levels],
+        "Value": [shown(v) for (_w, shown), v in zip(words, frame["value"], strict=True)],
+        "Threshold": [shown(t) for (_w, shown), t in zip(words, frame["threshold"], strict=True)],
+    }
+    return table_of(data, ALERTS_COLUMNS, levels)

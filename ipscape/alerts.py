@@ -1,0 +1,407 @@
+"""Alerts that reach people: a campaign metric changing level, sent by the collector.
+
+The collector (ipscape/collector.py) hands every campaigns frame and today's performance rows
+to an `Alerter`, whoever is watching. The alerter keeps its own `LevelMemory` per (metric,
+campaign), with the same thresholds and hysteresis as the tiles (ipscape/presentation/levels.py),
+and makes one `Notification` per level change, not per poll: the first reading of a key is
+news only when it is not OK, an unknown reading changes nothing, and clearing says "ok". The
+last `RECENT_MAX` notifications are published as the ``alerts`` feed (`recent_frame`), so the
+overview of every replica lists them.
+
+Delivery is a `WebhookSender`: a bounded queue and one background thread, so the collector's
+thread only enqueues and polling never waits for a receiver. A failed POST is retried with
+exponential backoff (`retry_delay_s`) up to ``[alerts] max_attempts``; a full queue drops its
+oldest notification and counts it. The webhook URL carries the channel's token: it is never
+logged (only "the webhook" and the kind of failure: "HTTP 500", "no answer").
+
+The ``text`` line is what Slack and Teams incoming webhooks display as is; campaign names in it
+are vendor strings, made inert (`inert`): no Slack ``<link|label>`` or ``<!channel>``, no
+``@channel`` mention, no Markdown link, one line.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import httpx
+import pandas as pd
+
+from ipscape.config import AlertsConfig, Thresholds
+from ipscape.presentation.aggregates import CAMPAIGN_METRICS
+from ipscape.presentation.formats import count, duration, is_missing, number, percent
+from ipscape.presentation.levels import OK, UNKNOWN, Level, LevelMemory
+
+log = logging.getLogger(__name__)
+
+ALERTS_FEED: Final = "alerts"
+ALERT_COLUMNS: Final = (
+    "at", "campaign_id", "campaign_name", "metric", "level", "value", "threshold", "text"
+)  # fmt: skip
+RECENT_MAX = 50
+# The campaigns feed's metrics (the rest of CAMPAIGN_METRICS come from the performance feed).
+CAMPAIGNS_FEED_METRICS = {
+    m: CAMPAIGN_METRICS[m] for m in ("ewt_s", "longest_wait_s", "calls_waiting")
+}
+PERFORMANCE_FEED_METRICS = {m: CAMPAIGN_METRICS[m] for m in ("service_level", "abandon_rate")}
+METRIC_WORDS = {
+    "ewt_s": ("EWT", duration),
+    "longest_wait_s": ("longest wait", duration),
+    "calls_waiting": ("calls waiting", count),
+    "service_level": ("service level", percent),
+    "abandon_rate": ("abandon rate", percent),
+}
+MAX_NAME_CHARS = 80
+
+# Delivery: a short deadline per POST, a bounded queue, backoff 1 s doubling to 60 s.
+POST_TIMEOUT_S = 5.0
+QUEUE_MAX = 200
+FIRST_RETRY_S = 1.0
+MAX_RETRY_S = 60.0
+STOP_JOIN_S = 2.0
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One level change of one metric of one campaign; ``text`` is safe to display as is."""
+
+    at: datetime  # UTC
+    campaign_id: int
+    campaign_name: str  # as the tenant sent it: data in the JSON, made inert in ``text``
+    metric: str  # a key of METRIC_WORDS
+    level: str  # "warn", "alert", or "ok" when it clears
+    value: float
+    threshold: float  # the bound entered (warn/alert), or the warn bound cleared (ok)
+    text: str
+
+    def payload(self) -> dict[str, Any]:
+        """The webhook's JSON body."""
+        return {
+            "campaign_id": self.campaign_id,
+            "campaign_name": self.campaign_name,
+            "metric": self.metric,
+            "level": self.level,
+            "value": self.value,
+            "threshold": self.threshold,
+            "at": self.at.isoformat(),
+            "text": self.text,
+        }
+
+
+# Slack's three control characters, escaped as Slack documents; mentions and links broken.
+_SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_ZWSP = "\u200b"
+_MARKUP = re.compile(r"([@\[\]()*_~`|#])")
+_NOT_PRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def inert(name: object) -> str:
+    """A vendor string as text no chat client renders as markup: one line, capped, Slack's
+    ``& < >`` escaped (no ``<url|label>`` link, no ``<!channel>``), and a zero-width space after
+    each mention and Markdown character (no ``@channel``, no ``[label](url)``, no emphasis)."""
+    text = "--" if is_missing(name) else str(name)
+    text = " ".join(_NOT_PRINTABLE.sub(" ", text).split())
+    if len(text) > MAX_NAME_CHARS:
+        text = text[: MAX_NAME_CHARS - 1] + "…"
+    return _MARKUP.sub(rf"\1{_ZWSP}", text.translate(_SLACK_ESCAPES))
+
+
+def notification_text(
+    campaign_name: object,
+    metric: str,
+    level: Level,
+    value: float,
+    bound: float,
+    left: str,
+    *,
+    lower_is_worse: bool = False,
+) -> str:
+    """``ALERT ■ Sales: calls waiting 12 (alert at 10)``, or when it clears ``OK ✓ Sales: calls
+    waiting 3 (back from alert; warn at 5)`` (``left`` is the level it left; ``bound`` the
+    threshold entered, or the warn threshold when it clears)."""
+    words, shown = METRIC_WORDS[metric]
+    at = f"at {shown(bound)}" + (" or below" if lower_is_worse else "")
+    head = f"{level.badge} {inert(campaign_name)}: {words} {shown(value)}"
+    if level is OK:
+        return f"{head} (back from {left}; warn {at})"
+    return f"{head} ({level.name} {at})"
+
+
+class Alerter:
+    """Level changes of every campaign metric, as notifications for ``send`` and the recent list.
+
+    Called from the collector's refresh threads (campaigns and activities run apart), so the
+    state is behind one lock; ``send`` must not block (a `WebhookSender.send` enqueues)."""
+
+    def __init__(
+        self,
+        thresholds: Thresholds,
+        send: Callable[[Notification], None] | None = None,
+        *,
+        recent_max: int = RECENT_MAX,
+    ) -> None:
+        self.thresholds = thresholds
+        self._send = send
+        self._memory = LevelMemory()
+        self._last: dict[tuple[str, int], Level] = {}
+        self._recent: collections.deque[Notification] = collections.deque(maxlen=recent_max)
+        self._lock = threading.Lock()
+        self.version = 0  # grows with every notification
+
+    def campaigns(self, frame: pd.DataFrame, at: datetime) -> list[Notification]:
+        """The changes in a campaigns feed frame."""
+        return self._observe(frame, CAMPAIGNS_FEED_METRICS, at)
+
+    def performance(self, today: pd.DataFrame, at: datetime) -> list[Notification]:
+        """The changes in today's per-campaign performance rows (the total row is skipped)."""
+        return self._observe(today, PERFORMANCE_FEED_METRICS, at)
+
+    def _observe(
+        self, frame: pd.DataFrame, metrics: Mapping[str, str], at: datetime
+    ) -> list[Notification]:
+        present = {m: c for m, c in metrics.items() if c in frame.columns}
+        if not present or "campaign_id" not in frame.columns:
+            return []
+        names = frame["campaign_name"] if "campaign_name" in frame.columns else None
+        made: list[Notification] = []
+        with self._lock:
+            for i, cid in enumerate(frame["campaign_id"]):
+                if number(cid) is None:
+                    continue
+                name = None if names is None else names.iloc[i]
+                for metric, column in present.items():
+                    change = self._change(int(cid), name, metric, frame[column].iloc[i], at)
+                    if change is not None:
+                        made.append(change)
+            self._recent.extend(made)
+            self.version += len(made)
+        for notification in made:
+            if self._send is not None:
+                self._send(notification)
+        return made
+
+    def _change(
+        self, cid: int, name: object, metric: str, raw: object, at: datetime
+    ) -> Notification | None:
+        threshold = self.thresholds.for_campaign(metric, cid)
+        key = (metric, cid)
+        now = self._memory.update(key, raw, threshold)
+        if now is UNKNOWN:
+            return None  # says nothing about the trend
+        before = self._last.get(key)
+        self._last[key] = now
+        if now is before or (before is None and now is OK):
+            return None
+        bound = threshold.alert if now.name == "alert" else threshold.warn
+        value = float(number(raw) or 0.0)  # known: the level is not UNKNOWN
+        worse = (before or OK).name
+        return Notification(
+            at=at,
+            campaign_id=cid,
+            campaign_name="" if is_missing(name) else str(name),
+            metric=metric,
+            level=now.name,
+            value=value,
+            threshold=float(bound),
+            text=notification_text(
+                name, metric, now, value, bound, worse, lower_is_worse=not threshold.higher_is_worse
+            ),
+        )
+
+    def recent(self) -> list[Notification]:
+        """The latest notifications, oldest first."""
+        with self._lock:
+            return list(self._recent)
+
+    def recent_frame(self) -> pd.DataFrame:
+        """The ``alerts`` feed: the latest notifications, newest first, typed."""
+        return alerts_frame(reversed(self.recent()))
+
+
+def alerts_frame(notifications: Any = ()) -> pd.DataFrame:
+    """Notifications as the ``alerts`` feed's frame (``ALERT_COLUMNS``), empty but typed."""
+    rows = list(notifications)
+    return pd.DataFrame(
+        {
+            "at": pd.to_datetime(pd.Series([n.at for n in rows], dtype=object), utc=True),
+            "campaign_id": pd.array([n.campaign_id for n in rows], dtype="Int64"),
+            "campaign_name": pd.array([n.campaign_name for n in rows], dtype="string"),
+            "metric": pd.array([n.metric for n in rows], dtype="string"),
+            "level": pd.array([n.level for n in rows], dtype="string"),
+            "value": pd.array([n.value for n in rows], dtype="Float64"),
+            "threshold": pd.array([n.threshold for n in rows], dtype="Float64"),
+            "text": pd.array([n.text for n in rows], dtype="string"),
+        },
+        columns=list(ALERT_COLUMNS),
+    )
+
+
+# --- delivery ----------------------------------------------------------------------------------
+
+
+def retry_delay_s(
+    attempt: int, first_s: float = FIRST_RETRY_S, max_s: float = MAX_RETRY_S
+) -> float:
+    """Seconds before attempt ``attempt + 1``: doubling from ``first_s``, capped at ``max_s``, so
+    a receiver that is down is not hammered and one that recovers hears within a minute."""
+    return min(max_s, first_s * 2 ** max(0, attempt - 1))
+
+
+def should_retry(status_code: int | None) -> bool:
+    """A connection failure, a timeout (None), 408, 429 or a 5xx may pass; any other 4xx is a
+    webhook that will refuse the same body again (a revoked URL, say): retrying cannot help."""
+    return status_code is None or status_code in (408, 429) or status_code >= 500
+
+
+@dataclass
+class _Pending:
+    notification: Notification
+    attempts: int = 0
+
+
+class WebhookSender:
+    """POSTs notifications as JSON to one webhook from a background thread.
+
+    `send` never blocks: it appends to a bounded queue (the oldest is dropped and counted when it
+    is full) and returns. One notification is delivered at a time, in order; a failure is
+    retried after `retry_delay_s` until ``max_attempts``, then given up with a warning."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_attempts: int = AlertsConfig.max_attempts,
+        timeout_s: float = POST_TIMEOUT_S,
+        first_retry_s: float = FIRST_RETRY_S,
+        max_retry_s: float = MAX_RETRY_S,
+        queue_max: int = QUEUE_MAX,
+    ) -> None:
+        self._url = url
+        self.max_attempts = max_attempts
+        self.first_retry_s, self.max_retry_s = first_retry_s, max_retry_s
+        # The transport itself, not an httpx.Client: the client logs every request's URL (at
+        # INFO, logger "httpx"), and this one carries a token. No redirects are followed.
+        self._transport = httpx.HTTPTransport()
+        self._timeout = httpx.Timeout(timeout_s).as_dict()
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self.queue_max = queue_max
+        self._cond = threading.Condition()
+        self._busy = False
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        # what happened, for tests and operators
+        self.attempts = 0
+        self.delivered = 0
+        self.given_up = 0
+        self.dropped = 0
+
+    def __repr__(self) -> str:  # never the URL: it carries the channel's token
+        return f"WebhookSender(max_attempts={self.max_attempts}, queued={len(self._queue)})"
+
+    def start(self) -> WebhookSender:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
+            self._thread.start()
+        return self
+
+    def send(self, notification: Notification) -> None:
+        with self._cond:
+            if len(self._queue) >= self.queue_max:
+                self._queue.popleft()
+                self.dropped += 1
+                log.warning("alerts: queue full, the oldest notification was dropped")
+            self._queue.append(_Pending(notification))
+            self._cond.notify_all()
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait (at most ``timeout_s``) until every queued notification is delivered or given up."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout_s)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._stopping.is_set())
+                if self._stopping.is_set():
+                    return
+                pending = self._queue[0]
+                self._busy = True
+            delay = self._attempt(pending)
+            with self._cond:
+                if delay is None and self._queue and self._queue[0] is pending:
+                    self._queue.popleft()
+                self._busy = False
+                self._cond.notify_all()
+            if delay is not None:
+                self._stopping.wait(delay)
+
+    def _attempt(self, pending: _Pending) -> float | None:
+        """One POST; the seconds to wait before trying again, or None when done with it."""
+        pending.attempts += 1
+        self.attempts += 1
+        status = self._post(pending.notification)
+        if status is not None and 200 <= status < 300:
+            self.delivered += 1
+            return None
+        if not should_retry(status) or pending.attempts >= self.max_attempts:
+            self.given_up += 1
+            log.warning(
+                "alerts: the webhook did not take a notification after %d attempt(s) (%s); "
+                "given up",
+                pending.attempts,
+                "no answer" if status is None else f"HTTP {status}",
+            )
+            return None
+        delay = retry_delay_s(pending.attempts, self.first_retry_s, self.max_retry_s)
+        log.debug("alerts: webhook attempt %d failed; retrying in %g s", pending.attempts, delay)
+        return delay
+
+    def _post(self, notification: Notification) -> int | None:
+        request = httpx.Request(
+            "POST", self._url, json=notification.payload(), extensions={"timeout": self._timeout}
+        )
+        try:
+            response = self._transport.handle_request(request)
+        except httpx.HTTPError as exc:  # never str(exc): it may carry the URL
+            log.debug("alerts: webhook unreachable (%s)", type(exc).__name__)
+            return None
+        response.close()  # the body is not read: only the status says whether it was taken
+        return response.status_code
+
+    def stop(self) -> None:
+        """Stop the thread (what is still queued is left: the recent list has it) and close."""
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(STOP_JOIN_S)
+        self._transport.close()
+
+
+def sender_for(config: AlertsConfig) -> WebhookSender | None:
+    """The configured webhook's sender, started; None when no webhook is configured."""
+    if not config.enabled:
+        return None
+    return WebhookSender(config.webhook_url, max_attempts=config.max_attempts).start()
+
+
+__all__: Sequence[str] = (
+    "ALERTS_FEED",
+    "ALERT_COLUMNS",
+    "Alerter",
+    "Notification",
+    "WebhookSender",
+    "alerts_frame",
+    "inert",
+    "notification_text",
+    "retry_delay_s",
+    "sender_for",
+    "should_retry",
+)

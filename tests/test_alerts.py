@@ -1,0 +1,385 @@
+"""Alerts that reach people: the collector sends one notification per level change to a real
+local webhook receiver, whoever is watching, and a failing receiver never stalls polling.
+
+The collector runs over the simulator with a ManualClock moved by hand (`Collector.run_due`), as
+in tests/test_collector.py; the receiver is an http.server on 127.0.0.1 in a thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from ipscape import frames
+from ipscape.alerts import (
+    ALERT_COLUMNS,
+    ALERTS_FEED,
+    Alerter,
+    Notification,
+    WebhookSender,
+    inert,
+    retry_delay_s,
+    should_retry,
+)
+from ipscape.client import IpscapeClient, RetryPolicy
+from ipscape.clock import ManualClock
+from ipscape.collector import Collector
+from ipscape.config import (
+    AlertsConfig,
+    DashboardConfig,
+    PollConfig,
+    Thresholds,
+    config_from_mapping,
+)
+from ipscape.errors import ConfigError
+from ipscape.presentation import tables
+from ipscape.settings import demo_settings
+from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from ipscape.snapshots import MemorySnapshots
+from tests.app_support import api, open_page
+
+POLL = PollConfig(
+    campaigns_s=10, agents_s=10, activities_s=30, jitter_s=0, error_backoff_s=15,
+    error_backoff_max_s=60,
+)  # fmt: skip
+CAMPAIGNS = "GET /v3.0/campaigns"
+SECRET_PATH = "/services/T000/B000/hook-token-5e1d"
+HOSTILE = "<https://evil.example|click> @channel [win](https://evil.example) *bold*"
+FLUSH_S = 30.0  # a bound on waiting for the sender, never an expectation of speed
+
+
+# --- a real webhook receiver -------------------------------------------------------------------
+
+
+@dataclass
+class Receiver:
+    url: str
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 200
+    # While cleared, each request is held (a receiver that hangs); set = answer at once.
+    answering: threading.Event = field(default_factory=threading.Event)
+
+
+@contextmanager
+def receiver(status: int = 200, *, answering: bool = True) -> Iterator[Receiver]:
+    state = Receiver(url="")
+    state.status = status
+    if answering:
+        state.answering.set()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            state.bodies.append(json.loads(body))
+            state.answering.wait(FLUSH_S)
+            self.send_response(state.status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}{SECRET_PATH}"
+    try:
+        yield state
+    finally:
+        state.answering.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+# --- the collector over the simulator ----------------------------------------------------------
+
+
+@dataclass
+class Env:
+    sim: RunningSimulator
+    collector: Collector
+    snapshots: MemorySnapshots
+    clock: ManualClock
+
+    def advance(self, seconds: float) -> None:
+        self.sim.advance(seconds)
+        self.clock.advance(seconds)
+        self.collector.run_due()
+
+    def inbound(self) -> int:
+        return next(
+            int(c["campaignId"])
+            for c in api(self.sim, "/v3.0/campaigns")
+            if c.get("campaignType") == "inbound"
+        )
+
+
+@contextmanager
+def collecting(
+    url: str, sender: WebhookSender | None = None, names: tuple[str, ...] = ()
+) -> Iterator[Env]:
+    sim = start_simulator(
+        SimulatorConfig(seed=4, speed=0, page_size=500, calls_per_day=1500, extra_names=names)
+    )
+    clock = ManualClock(frames.parse_timestamp(sim.state()["now"]).to_pydatetime())
+    client = IpscapeClient(demo_settings(sim.api_root), retry=RetryPolicy(max_attempts=1))
+    config = DashboardConfig(poll=POLL, alerts=AlertsConfig(webhook_url=url))
+    snapshots = MemorySnapshots()
+    collector = Collector(client, config, snapshots, clock=clock, sender=sender)
+    try:
+        yield Env(sim, collector, snapshots, clock)
+    finally:
+        collector.stop()
+        client.close()
+        sim.stop()
+
+
+def of(bodies: list[dict[str, Any]], campaign_id: int, metric: str) -> list[str]:
+    return [b["level"] for b in bodies if b["campaign_id"] == campaign_id and b["metric"] == metric]
+
+
+def test_a_surge_alerts_once_while_it_holds_and_says_ok_once_when_it_clears() -> None:
+    with receiver() as hook, collecting(hook.url) as env:
+        env.collector.run_due()
+        sender = env.collector.sender
+        assert sender is not None
+        surged = env.inbound()
+        env.sim.surge(surged, 60)  # more callers than agents
+        for _ in range(4):  # several polls while the queue holds
+            env.advance(POLL.campaigns_s)
+        assert sender.flush(FLUSH_S)
+        assert of(hook.bodies, surged, "calls_waiting") == ["alert"]
+        for _ in range(60):  # the agents and the callers' patience drain the queue
+            if "ok" in of(hook.bodies, surged, "calls_waiting"):
+                break
+            env.advance(20)
+            sender.flush(FLUSH_S)
+        cleared = of(hook.bodies, surged, "calls_waiting")  # maybe through warn on the way down
+        assert cleared[0] == "alert" and cleared[-1] == "ok"
+        assert cleared.count("alert") == 1 and cleared.count("ok") == 1
+        for _ in range(3):  # calm polls after it cleared send nothing more
+            env.advance(POLL.campaigns_s)
+        assert sender.flush(FLUSH_S)
+    assert of(hook.bodies, surged, "calls_waiting") == cleared
+    # Never the same level twice in a row for any campaign and metric: changes, not polls.
+    for key in {(b["campaign_id"], b["metric"]) for b in hook.bodies}:
+        levels = of(hook.bodies, *key)
+        assert all(a != b for a, b in itertools.pairwise(levels)), (key, levels)
+
+
+def test_the_json_has_every_field_with_its_type() -> None:
+    with receiver() as hook, collecting(hook.url) as env:
+        env.collector.run_due()
+        env.sim.surge(env.inbound(), 60)
+        env.advance(POLL.campaigns_s)
+        assert env.collector.sender is not None and env.collector.sender.flush(FLUSH_S)
+    body = next(b for b in hook.bodies if b["metric"] == "calls_waiting")
+    assert set(body) == {
+        "campaign_id", "campaign_name", "metric", "level", "value", "threshold", "at", "text"
+    }  # fmt: skip
+    assert isinstance(body["campaign_id"], int) and isinstance(body["campaign_name"], str)
+    assert body["level"] == "alert" and body["threshold"] == 10.0
+    assert isinstance(body["value"], float) and body["value"] >= 10
+    assert datetime.fromisoformat(body["at"]).utcoffset() is not None
+    assert body["text"].startswith("ALERT ■ ") and "calls waiting" in body["text"]
+
+
+def test_a_failing_webhook_is_retried_without_stalling_the_collector(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    with receiver(500, answering=False) as hook:
+        sender = WebhookSender(hook.url, max_attempts=3, first_retry_s=0.01, timeout_s=FLUSH_S)
+        with collecting("", sender.start()) as env:
+            env.collector.run_due()
+            env.sim.surge(env.inbound(), 60)
+            polled = env.sim.stats()["requests"][CAMPAIGNS]
+            for _ in range(4):  # the receiver holds the first POST all along
+                env.advance(POLL.campaigns_s)
+            assert env.sim.stats()["requests"][CAMPAIGNS] == polled + 4
+            assert len(hook.bodies) <= 1 and env.collector.alerter.recent()
+            hook.answering.set()  # now it answers, with 500 every time
+            assert sender.flush(FLUSH_S)
+            queued = len(env.collector.alerter.recent())
+    assert sender.given_up == queued and sender.delivered == 0
+    assert len(hook.bodies) == 3 * queued  # every notification: three attempts, then given up
+    assert "given up" in caplog.text
+    assert SECRET_PATH not in caplog.text and hook.url not in caplog.text
+
+
+def test_the_text_line_neutralises_a_hostile_campaign_name() -> None:
+    with receiver() as hook, collecting(hook.url, names=(HOSTILE,)) as env:
+        env.collector.run_due()
+        hostile = next(
+            int(c["campaignId"])
+            for c in api(env.sim, "/v3.0/campaigns")
+            if c.get("campaignName") == HOSTILE
+        )
+        env.sim.surge(hostile, 60)
+        env.advance(POLL.campaigns_s)
+        assert env.collector.sender is not None and env.collector.sender.flush(FLUSH_S)
+    body = next(b for b in hook.bodies if b["campaign_id"] == hostile)
+    assert body["campaign_name"] == HOSTILE  # data in the JSON
+    text = body["text"]
+    for markup in ("<http", "|click>", "@channel", "[win](", "*bold*"):
+        assert markup not in text, markup
+    assert "&lt;https://evil.example" in text
+
+
+@pytest.mark.parametrize(
+    ("name", "forbidden"),
+    [
+        ("<!channel> now", "<!channel>"),
+        ("Sales & <b>", "<b>"),
+        ("@here @everyone", "@here"),
+        ("[click](https://x.example)", "]("),
+        ("two\nlines\u2028here", "\n"),
+    ],
+)
+def test_inert_names_carry_no_chat_markup(name: str, forbidden: str) -> None:
+    shown = inert(name)
+    assert forbidden not in shown and "\n" not in shown
+    assert len(inert("x" * 500)) <= 80
+
+
+# --- the alerter on its own --------------------------------------------------------------------
+
+
+def campaigns(waiting: float | None, name: str = "Sales") -> pd.DataFrame:
+    return pd.DataFrame(
+        {"campaign_id": [7], "campaign_name": [name], "calls_waiting": [waiting]}
+    ).astype({"calls_waiting": "Float64"})
+
+
+AT = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
+
+
+def test_hysteresis_holds_a_level_and_unknown_changes_nothing() -> None:
+    sent: list[Notification] = []
+    alerter = Alerter(Thresholds(), sent.append)
+    for waiting in (0, 3, 5, 12, 9.5, None, 12, 9.1, 4.5, 3.9, 2):  # warn 5, alert 10, hyst 1
+        alerter.campaigns(campaigns(waiting), AT)
+    assert [n.level for n in sent] == ["warn", "alert", "warn", "ok"]
+    assert [n.value for n in sent] == [5, 12, 4.5, 3.9]  # 9.5 and 9.1 still hold the alert
+    assert sent[-1].text == "OK ✓ Sales: calls waiting 4 (back from warn; warn at 5)"
+
+
+def test_a_first_reading_is_news_only_when_it_is_not_ok() -> None:
+    sent: list[Notification] = []
+    Alerter(Thresholds(), sent.append).campaigns(campaigns(2), AT)
+    assert sent == []
+    Alerter(Thresholds(), sent.append).campaigns(campaigns(6), AT)
+    assert [n.level for n in sent] == ["warn"]
+
+
+def test_service_level_alerts_downwards() -> None:
+    sent: list[Notification] = []
+    alerter = Alerter(Thresholds(), sent.append)
+    rows = pd.DataFrame({"campaign_id": [7, None], "campaign_name": ["Sales", None]})
+    for pct in (90.0, 65.0, 71.0, 74.0, 83.0):  # warn 80, alert 70, hysteresis 2
+        alerter.performance(rows.assign(service_level_pct=[pct, pct]), AT)
+    assert [(n.level, n.threshold) for n in sent] == [("alert", 70), ("warn", 80), ("ok", 80)]
+    assert sent[0].text == "ALERT ■ Sales: service level 65% (alert at 70% or below)"
+
+
+def test_the_recent_list_is_bounded_and_typed() -> None:
+    alerter = Alerter(Thresholds(), recent_max=3)
+    for waiting in (12, 0, 12, 0, 12):
+        alerter.campaigns(campaigns(waiting), AT)
+    frame = alerter.recent_frame()
+    assert list(frame.columns) == list(ALERT_COLUMNS) and len(frame) == 3
+    assert list(frame["level"]) == ["alert", "ok", "alert"]  # newest first
+    assert str(frame["campaign_id"].dtype) == "Int64"
+    table = tables.alerts_table(frame, "Australia/Sydney", AT)
+    assert table.shown == ["Time", "Campaign", "Metric", "Level", "Value", "Threshold"]
+    assert list(table.frame["Level"]) == ["ALERT ■", "OK ✓", "ALERT ■"]
+
+
+def test_a_full_queue_drops_the_oldest_and_counts_it() -> None:
+    sender = WebhookSender("http://127.0.0.1:9/never-started", queue_max=2)  # thread not started
+    alerter = Alerter(Thresholds(), sender.send)
+    for waiting in (12, 0, 12):
+        alerter.campaigns(campaigns(waiting), AT)
+    assert sender.dropped == 1 and "never-started" not in repr(sender)
+    sender.stop()
+
+
+def test_the_retry_rules() -> None:
+    assert [retry_delay_s(n) for n in (1, 2, 3, 7, 8)] == [1, 2, 4, 60, 60]
+    assert should_retry(None) and should_retry(500) and should_retry(429)
+    assert not should_retry(404) and not should_retry(400)
+
+
+def test_the_alerts_feed_is_fresh_with_every_poll_and_new_only_when_it_changed() -> None:
+    with collecting("") as env:
+        assert env.collector.sender is None  # no webhook: the list is kept all the same
+        env.collector.run_due()
+        first = env.snapshots.status(ALERTS_FEED)
+        env.advance(POLL.campaigns_s)  # nothing changed level
+        calm = env.snapshots.status(ALERTS_FEED)
+        env.sim.surge(env.inbound(), 60)
+        env.advance(POLL.campaigns_s)
+        surged = env.snapshots.status(ALERTS_FEED)
+    assert first is not None and calm is not None and surged is not None
+    assert calm.version == first.version and calm.fetched_at > first.fetched_at  # type: ignore[operator]
+    assert surged.version == first.version + 1
+
+
+# --- config ------------------------------------------------------------------------------------
+
+
+def test_the_webhook_url_is_parsed_and_never_shown() -> None:
+    url = f"https://hooks.example.com{SECRET_PATH}"
+    config = config_from_mapping({"alerts": {"webhook_url": url, "max_attempts": 3}})
+    assert config.alerts.webhook_url == url and config.alerts.max_attempts == 3
+    assert SECRET_PATH not in repr(config)
+    assert not DashboardConfig().alerts.enabled
+
+
+@pytest.mark.parametrize(
+    ("alerts", "named"),
+    [
+        ({"webhook_url": f"ftp://hooks.example.com{SECRET_PATH}"}, "alerts.webhook_url"),
+        ({"webhook_url": f"https://{SECRET_PATH}"}, "alerts.webhook_url"),
+        ({"webhook_url": 5}, "alerts.webhook_url"),
+        ({"max_attempts": 0}, "alerts.max_attempts"),
+        ({"max_attempts": 2.5}, "alerts.max_attempts"),
+        ({"webhook": "x"}, "alerts"),
+    ],
+)
+def test_a_bad_alerts_setting_names_the_key_but_not_the_url(
+    alerts: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        config_from_mapping({"alerts": alerts})
+    assert caught.value.setting == named
+    assert SECRET_PATH not in str(caught.value)
+
+
+# --- the overview ------------------------------------------------------------------------------
+
+
+def test_the_overview_lists_the_recent_alerts(app_tenant: RunningSimulator) -> None:
+    inbound = next(
+        int(c["campaignId"])
+        for c in api(app_tenant, "/v3.0/campaigns")
+        if c.get("campaignType") == "inbound"
+    )
+    app_tenant.surge(inbound, 60)  # before the app's first poll: it starts in ALERT
+    at = open_page("overview")
+    assert not at.exception
+    assert [h.value for h in at.subheader][-1] == "Recent alerts"
+    table = at.dataframe[-1].value
+    assert "ALERT ■" in set(table["Level"]) and "calls waiting" in set(table["Metric"])
