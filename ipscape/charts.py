@@ -30,7 +30,7 @@ from ipscape.presentation.aggregates import (
 from ipscape.presentation.formats import count, duration, number
 from ipscape.presentation.levels import LEVEL_COLOURS, LEVEL_PATTERNS, OK, UNKNOWN, Level
 from ipscape.presentation.text import escape_label
-from ipscape.states import grouped_states, ordered
+from ipscape.states import STATE_COLOURS, grouped_states, ordered
 
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = (
@@ -43,14 +43,6 @@ OKABE_ITO = (
     "#CC79A7",  # reddish purple
     "#000000",
 )
-STATE_COLOURS = {
-    "Available": "#009E73",
-    "Busy": "#0072B2",
-    "Wrap": "#56B4E9",
-    "Paused": "#E69F00",
-    "Dialling": "#CC79A7",
-    "LoggedOut": "#999999",
-}
 
 MAX_BARS = 60
 MAX_LINES = 12

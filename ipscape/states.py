@@ -14,6 +14,17 @@ from collections.abc import Iterable
 import pandas as pd
 
 STATE_ORDER = ("Available", "Busy", "Dialling", "Wrap", "Paused", "LoggedOut")
+# Okabe-Ito (colour-blind safe) per known state; every view that colours a state also names it.
+STATE_COLOURS = {
+    "Available": "#009E73",
+    "Busy": "#0072B2",
+    "Wrap": "#56B4E9",
+    "Paused": "#E69F00",
+    "Dialling": "#CC79A7",
+    "LoggedOut": "#999999",
+}
+# The colour of any other state name.
+OTHER_STATE_COLOUR = "#BBBBBB"
 # Enough for the handful of custom states a real centre has; beyond it, names are grouped.
 MAX_UNKNOWN_STATES = 8
 OTHER = "Other"

@@ -5,9 +5,11 @@ import streamlit as st
 from ipscape import charts
 from ipscape.clock import start_of_day
 from ipscape.presentation import aggregates, formats, tables
+from ipscape.presentation.agent_grid import agent_grid
 from ipscape.presentation.freshness import history_warning
 from ipscape.presentation.text import plain
 from ui import auth, layout, tiles
+from ui.agent_grid import show_grid
 from ui.glossary import glossary
 from ui.tables import show_table
 
@@ -45,6 +47,16 @@ def live_agents() -> None:
         st.plotly_chart(
             charts.agent_state_by_campaign_chart(by_campaign), width="stretch", key="by_campaign"
         )
+
+    st.subheader("At a glance", help=words["agent_grid"])
+    everyone = st.toggle("Include logged-out agents", key="grid_logged_out")
+    grid = agent_grid(
+        frame, ctx.config.thresholds, tiles.level_memory(), include_logged_out=everyone
+    )
+    if len(grid):
+        show_grid(grid)
+    if grid.logged_out:
+        st.caption(f"{grid.logged_out} logged-out agent(s) not shown.")
 
     st.subheader("Agents", help=words["time_in_state"])
     f1, f2, f3 = st.columns([2, 2, 2])

@@ -28,6 +28,7 @@ from ipscape.presentation.levels import LEVEL_COLOURS
 from ipscape.presentation.wall_board import OVERVIEW_TILES
 from ipscape.settings import settings_from_mapping
 from ipscape.simulator import SimulatorConfig, start_simulator
+from tests.app_support import afternoon_zone
 from tests.browser_support import (
     FIRST_RENDER_MS,
     PAGE_WAIT_MS,
@@ -307,5 +308,68 @@ def test_the_walls_switches_and_styles_take_effect_in_each_theme(
                 page.wait_for_url(re.compile(f"embed_options={other}_theme"), timeout=WITHIN_MS)
             finally:
                 browser.close()
+    finally:
+        sim.stop()
+
+
+GRID_GEOMETRY = """() => {
+    const cells = [...document.querySelectorAll('.agent-cell')];
+    if (!cells.length) return null;
+    const size = (c, part) => parseFloat(getComputedStyle(c.querySelector(part)).fontSize);
+    const sizes = cells.map(c => size(c, '.agent-meta'));
+    const names = cells.map(c => size(c, '.agent-name'));
+    const bottom = Math.max(...cells.map(c => c.getBoundingClientRect().bottom));
+    const right = Math.max(...cells.map(c => c.getBoundingClientRect().right));
+    const clipped = cells.filter(c => c.querySelector('.agent-name').scrollWidth > 0 &&
+        c.getBoundingClientRect().width < 60).length;
+    return {cells: cells.length, smallest: Math.min(...sizes, ...names), bottom, right, clipped,
+            viewportHeight: window.innerHeight, viewportWidth: window.innerWidth};
+}"""
+
+
+def test_the_agent_grid_fits_200_agents_on_a_1080p_wall_legibly(tmp_path: Path) -> None:
+    """Every logged-in agent of a 200-agent shift is a cell on one 1920x1080 screen, with text
+    of at least 18 px (legible at about 5 m); the screenshot is kept in artifacts/."""
+    sim = start_simulator(
+        SimulatorConfig(
+            speed=0,
+            agents=240,
+            campaigns=20,
+            calls_per_day=20_000,
+            start_time="11:00",
+            # the dashboard's own zone, where it is already afternoon: 11:00 has passed
+            timezone=afternoon_zone(),
+        )
+    )
+    try:
+        settings = settings_from_mapping(
+            {
+                "IPSCAPE_BASE_URL": sim.api_root,
+                "IPSCAPE_API_TOKEN": sim.token,
+                "IPSCAPE_SECRET_KEY_1": sim.keys[0],
+            }
+        )
+        with IpscapeClient(settings) as client:
+            working = sum(a["state"] != "LoggedOut" for a in client.agent_status())
+        assert working >= 200
+        with (
+            running_dashboard(sim.api_root, tmp_path) as server,
+            sync_api.sync_playwright() as playwright,
+        ):
+            browser = launch_chromium(playwright)
+            try:
+                page = patient(browser.new_page(viewport={"width": 1920, "height": 1080}))
+                page.goto(f"{server.url}/?kiosk=1&view=grid&theme=dark")
+                page.wait_for_url(re.compile(r"embed_options="), timeout=FIRST_RENDER_MS)
+                page.locator(".agent-cell").first.wait_for(timeout=FIRST_RENDER_MS)
+                geometry = page.wait_for_function(GRID_GEOMETRY, timeout=WITHIN_MS).json_value()
+                ARTIFACTS.mkdir(exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "agent-grid-200.png"))
+            finally:
+                browser.close()
+        assert geometry["cells"] == working, geometry
+        assert geometry["smallest"] >= 18, geometry
+        assert geometry["bottom"] <= geometry["viewportHeight"], geometry  # no scrolling
+        assert geometry["right"] <= geometry["viewportWidth"], geometry
     finally:
         sim.stop()

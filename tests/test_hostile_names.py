@@ -92,12 +92,17 @@ def markdown_values(at: AppTest) -> list[str]:
 
 
 def markdown_sources(at: AppTest) -> list[tuple[str, str]]:
+    # st.html is not Markdown (its body is HTML, checked by html_bodies), nor is a chart.
     return [
         found
         for node in walk(at._tree)
-        if getattr(node, "proto", None) is not None and node.type != "plotly_chart"
+        if getattr(node, "proto", None) is not None and node.type not in ("plotly_chart", "html")
         for found in markdown_fields(node.proto)
     ]
+
+
+def html_bodies(at: AppTest) -> list[str]:
+    return [node.proto.body for node in walk(at._tree) if node.type == "html"]
 
 
 def chart_strings(at: AppTest) -> set[str]:
@@ -125,6 +130,11 @@ def assert_rendered_as_text(at: AppTest, page: str) -> None:
     for where, value in markdown_sources(at):
         for name in ACTIVE:
             assert name not in value, f"{page}: {name!r} reached Markdown unescaped in {where}"
+    # In HTML (the agent grid) a name's Markdown is inert, but its markup must arrive escaped.
+    for body in html_bodies(at):
+        for name in ACTIVE:
+            if re.search(r"[<>\"&]", name):
+                assert name not in body, f"{page}: {name!r} reached st.html unescaped"
         assert not LIVE_LINK.search(value), f"{page}: a live Markdown link in {where}: {value!r}"
     # plotly renders a subset of HTML in labels: names must arrive there escaped
     labels = " ".join(chart_strings(at))
@@ -205,7 +215,7 @@ def test_the_wall_shows_hostile_names_escaped(hostile: RunningSimulator, view: s
 HTML_CALLS = {"html", "markdown", "write", "caption"}
 # The only arguments an HTML-rendering call may get: our own constants and builders of ints.
 HTML_SAFE_NAMES = re.compile(
-    r"^[A-Z][A-Z0-9_]*$|^(board_state_css|watchdog_html|audio_player_html)$"
+    r"^[A-Z][A-Z0-9_]*$|^(board_state_css|watchdog_html|audio_player_html|grid_html)$"
 )
 
 
@@ -238,6 +248,8 @@ def test_no_page_code_passes_text_through_unsafe_html() -> None:
                 # our own values, and the voicemail audio (bytes that audio_player_html base64s)
                 names -= {"schedule", "first", "shift", "dimmed", "reload_at", "params", "theme",
                           "views", "audio"}  # fmt: skip
+                # the agent grid's cells, which grid_html escapes (tests/test_agent_grid.py)
+                names -= {"grid", "sizes"}
                 unsafe = sorted(n for n in names if not HTML_SAFE_NAMES.match(n))
                 if unsafe:
                     offenders.append(f"{path.name}:{node.lineno} st.html({', '.join(unsafe)})")

@@ -54,6 +54,11 @@ def glossary(tz: str) -> dict[str, str]:
         "voicemail_waiting": "Time since the voicemail was left.",
         "voicemail_took": "From the voicemail to the call that returned it.",
         "time_in_state": "How long the agent has been in their current state.",
+        "agent_grid": (
+            "One cell per agent: its state (colour and name) and how long it has been in it, "
+            "by state, longest first. ▲ (dashed edge) and ■ (solid edge): over the "
+            "time-in-state warn and alert thresholds."
+        ),
         "transfers": "Calls passed from one agent or campaign to another, "
         + today(tz, start=False),
         "times": f"Times are shown in {tz}.",

@@ -39,6 +39,7 @@ from ipscape.presentation.wall import (
 from ipscape.presentation.wall_board import Board, ModelCache
 from ipscape.presentation.wall_models import Header, Tile, View, WallTable
 from ui import auth, layout, runtime, tiles
+from ui.agent_grid import show_grid
 from ui.messages import show_config_error
 
 ASSETS = Path(__file__).parent / "assets"
@@ -141,6 +142,9 @@ def show_view(view: View) -> None:
                 show_tile(tile)
     if view.message is not None:
         (st.info if view.message_kind == "info" else st.caption)(plain(view.message))
+    if view.grid is not None and len(view.grid):
+        # Across a room: cells of 150 px and 18 px text fit 200 agents on a 1080p screen.
+        show_grid(view.grid, cell_min_px=150, font_px=18)
     if view.table is None:
         return
     if view.figure is None:

@@ -23,6 +23,9 @@ import pandas as pd
 from ipscape.config import WallConfig
 
 VIEWS: tuple[str, ...] = ("overview", "agents", "voicemail", "transfers")
+# Views a wall may ask for besides the default rotation: "grid", one cell per agent (a room
+# with 200 agents reads it better than a table of ten rows and "and 190 more").
+ALL_VIEWS: tuple[str, ...] = (*VIEWS, "grid")
 Theme = Literal["dark", "light"]
 THEMES: tuple[str, ...] = ("dark", "light")
 # Below 5 s a view is gone before anyone across the room has read it (and matches the config floor).
@@ -137,18 +140,18 @@ def parse_wall_params(params: Mapping[str, str | Sequence[str]], wall: WallConfi
     views = VIEWS
     if "views" in raw:
         asked_views = [v.strip().lower() for v in raw["views"].split(",") if v.strip()]
-        chosen = tuple(dict.fromkeys(v for v in asked_views if v in VIEWS))
-        unknown = [v for v in asked_views if v not in VIEWS]
+        chosen = tuple(dict.fromkeys(v for v in asked_views if v in ALL_VIEWS))
+        unknown = [v for v in asked_views if v not in ALL_VIEWS]
         if unknown:
-            notes.append(f"ignored views={shown(','.join(unknown))} (use {', '.join(VIEWS)})")
+            notes.append(f"ignored views={shown(','.join(unknown))} (use {', '.join(ALL_VIEWS)})")
         if chosen:
             views = chosen
     if "view" in raw:
         value = raw["view"].lower()
-        if value in VIEWS:
+        if value in ALL_VIEWS:
             views = (value,)
         else:
-            ignore("view", ", ".join(VIEWS))
+            ignore("view", ", ".join(ALL_VIEWS))
 
     token = raw.get("token") or None
 

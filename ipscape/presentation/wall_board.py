@@ -29,6 +29,7 @@ from ipscape.live import LiveData
 from ipscape.metrics import voicemail_summary
 from ipscape.metrics.feeds import PERFORMANCE_FEED, window_rows
 from ipscape.presentation import aggregates, tables
+from ipscape.presentation.agent_grid import LOGGED_OUT, Grid, agent_grid
 from ipscape.presentation.formats import (
     UNKNOWN_TEXT,
     age,
@@ -124,6 +125,12 @@ class AgentsData:
 
 
 @dataclass(frozen=True)
+class GridData:
+    totals: Mapping[str, float | None]
+    grid: Grid
+
+
+@dataclass(frozen=True)
 class VoicemailData:
     count: float | None  # waiting for a call-back
     voicemail: pd.DataFrame
@@ -186,6 +193,7 @@ class Board:
             "agents": [self.agents, self.campaigns],
             "voicemail": [self.voicemail],
             "transfers": [self.transfers],
+            "grid": [self.agents],
         }[view]
 
     @property
@@ -211,6 +219,7 @@ class Board:
             "agents": self.agents_view,
             "voicemail": self.voicemail_view,
             "transfers": self.transfers_view,
+            "grid": self.grid_view,
         }[name]
         return build(now)
 
@@ -321,6 +330,28 @@ class Board:
                 keep=list(logged_in),
             ),
             figure=wall_figure(charts.agent_state_chart(agents)),
+        )
+
+    # the agent grid
+
+    def grid_view(self, now: datetime) -> View:
+        if not self.per_agent:
+            return View("grid", (), message=NO_AGENT_STATUS)
+        data = self._model("grid", [self.agents], self._grid_data)
+        # No tiles: the room reads the cells, and 200 of them need the whole screen. The counts
+        # go in one line above them.
+        counts = [f"{state} {count(n)}" for state, n in data.totals.items() if n]
+        if data.grid.logged_out:
+            counts.append(f"{data.grid.logged_out} logged out (not shown)")
+        return View("grid", (), grid=data.grid, message=" · ".join(counts) or None)
+
+    def _grid_data(self, memory: LevelMemory) -> GridData:
+        agents = self._scoped(self.agents)
+        by_state = aggregates.agent_state_totals(agents)
+        by_state.pop(LOGGED_OUT, None)
+        return GridData(
+            totals={state: float(n) for state, n in by_state.items()},
+            grid=agent_grid(agents, self.config.thresholds, memory),
         )
 
     # voicemail

@@ -15,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ipscape.presentation import tables
+from ipscape.presentation.agent_grid import Grid
 from ipscape.presentation.formats import (
     UNKNOWN_TEXT,
     age,
@@ -34,6 +35,7 @@ VIEW_TITLES = {
     "agents": "Agents",
     "voicemail": "Voicemail",
     "transfers": "Transfers",
+    "grid": "Agents",
 }
 
 
@@ -128,6 +130,7 @@ class View:
     figure: go.Figure | None = field(default=None, repr=False, compare=False)
     message: str | None = None
     message_kind: Literal["info", "caption"] = "caption"
+    grid: Grid | None = field(default=None, repr=False, compare=False)  # the grid view's
 
 
 @dataclass(frozen=True)
