@@ -8,8 +8,9 @@ news only when it is not OK, an unknown reading changes nothing, and clearing sa
 last `RECENT_MAX` notifications are published as the ``alerts`` feed (`recent_frame`), so the
 overview of every replica lists them.
 
-Delivery is a `WebhookSender`: a bounded queue and one background thread, so the collector's
-thread only enqueues and polling never waits for a receiver. A failed POST is retried with
+Delivery is an `Outbox` per channel (`WebhookSender`, and `EmailSender` over SMTP with the same
+content): a bounded queue and one background thread each, so the collector's thread only
+enqueues and polling never waits for a receiver. A failed POST is retried with
 exponential backoff (`retry_delay_s`) up to ``[alerts] max_attempts``; a full queue drops its
 oldest notification and counts it. The webhook URL carries the channel's token: it is never
 logged (only "the webhook" and the kind of failure: "HTTP 500", "no answer").
@@ -23,11 +24,15 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import re
+import smtplib
+import ssl
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from typing import Any, Final
 
 import httpx
@@ -65,6 +70,8 @@ QUEUE_MAX = 200
 FIRST_RETRY_S = 1.0
 MAX_RETRY_S = 60.0
 STOP_JOIN_S = 2.0
+# The mail server's password, when [alerts] smtp_user is set (a secret: not in dashboard.toml).
+SMTP_PASSWORD_ENV = "IPSCAPE_SMTP_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -265,30 +272,25 @@ class _Pending:
     attempts: int = 0
 
 
-class WebhookSender:
-    """POSTs notifications as JSON to one webhook from a background thread.
+class Outbox:
+    """Delivers notifications to one channel (`_deliver`) from a background thread.
 
     `send` never blocks: it appends to a bounded queue (the oldest is dropped and counted when it
     is full) and returns. One notification is delivered at a time, in order; a failure is
     retried after `retry_delay_s` until ``max_attempts``, then given up with a warning."""
 
+    channel = "outbox"  # what the log lines call it (never its address)
+
     def __init__(
         self,
-        url: str,
         *,
         max_attempts: int = AlertsConfig.max_attempts,
-        timeout_s: float = POST_TIMEOUT_S,
         first_retry_s: float = FIRST_RETRY_S,
         max_retry_s: float = MAX_RETRY_S,
         queue_max: int = QUEUE_MAX,
     ) -> None:
-        self._url = url
         self.max_attempts = max_attempts
         self.first_retry_s, self.max_retry_s = first_retry_s, max_retry_s
-        # The transport itself, not an httpx.Client: the client logs every request's URL (at
-        # INFO, logger "httpx"), and this one carries a token. No redirects are followed.
-        self._transport = httpx.HTTPTransport()
-        self._timeout = httpx.Timeout(timeout_s).as_dict()
         self._queue: collections.deque[_Pending] = collections.deque()
         self.queue_max = queue_max
         self._cond = threading.Condition()
@@ -301,10 +303,10 @@ class WebhookSender:
         self.given_up = 0
         self.dropped = 0
 
-    def __repr__(self) -> str:  # never the URL: it carries the channel's token
-        return f"WebhookSender(max_attempts={self.max_attempts}, queued={len(self._queue)})"
+    def __repr__(self) -> str:  # never the address: a webhook URL carries the channel's token
+        return f"{type(self).__name__}(max_attempts={self.max_attempts}, queued={len(self._queue)})"
 
-    def start(self) -> WebhookSender:
+    def start(self) -> Outbox:
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="alerts", daemon=True)
             self._thread.start()
@@ -332,7 +334,12 @@ class WebhookSender:
                     return
                 pending = self._queue[0]
                 self._busy = True
-            delay = self._attempt(pending)
+            try:
+                delay = self._attempt(pending)
+            except Exception:  # a bug of ours must not end the thread: this one is given up
+                log.exception("alerts: delivering a notification failed")
+                self.given_up += 1
+                delay = None
             with self._cond:
                 if delay is None and self._queue and self._queue[0] is pending:
                     self._queue.popleft()
@@ -345,24 +352,57 @@ class WebhookSender:
         """One POST; the seconds to wait before trying again, or None when done with it."""
         pending.attempts += 1
         self.attempts += 1
-        status = self._post(pending.notification)
+        status = self._deliver(pending.notification)
         if status is not None and 200 <= status < 300:
             self.delivered += 1
             return None
         if not should_retry(status) or pending.attempts >= self.max_attempts:
             self.given_up += 1
             log.warning(
-                "alerts: the webhook did not take a notification after %d attempt(s) (%s); "
-                "given up",
+                "alerts: the %s did not take a notification after %d attempt(s) (%s); given up",
+                self.channel,
                 pending.attempts,
                 "no answer" if status is None else f"HTTP {status}",
             )
             return None
         delay = retry_delay_s(pending.attempts, self.first_retry_s, self.max_retry_s)
-        log.debug("alerts: webhook attempt %d failed; retrying in %g s", pending.attempts, delay)
+        log.debug(
+            "alerts: %s attempt %d failed; retrying in %g s", self.channel, pending.attempts, delay
+        )
         return delay
 
-    def _post(self, notification: Notification) -> int | None:
+    def _deliver(self, notification: Notification) -> int | None:
+        """One attempt: an HTTP-like status (2xx taken), or None for no answer."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop the thread (what is still queued is left: the recent list has it) and close."""
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(STOP_JOIN_S)
+        self._close()
+
+    def _close(self) -> None:
+        """Release the channel's connections (after the thread stopped)."""
+
+
+class WebhookSender(Outbox):
+    """POSTs notifications as JSON to one webhook."""
+
+    channel = "webhook"
+
+    def __init__(self, url: str, *, timeout_s: float = POST_TIMEOUT_S, **options: Any) -> None:
+        super().__init__(**options)
+        self._url = url
+        # The transport itself, not an httpx.Client: the client logs every request's URL (at
+        # INFO, logger "httpx"), and this one carries a token. No redirects are followed.
+        self._transport = httpx.HTTPTransport()
+        self._timeout = httpx.Timeout(timeout_s).as_dict()
+
+    def _deliver(self, notification: Notification) -> int | None:
         request = httpx.Request(
             "POST", self._url, json=notification.payload(), extensions={"timeout": self._timeout}
         )
@@ -374,34 +414,82 @@ class WebhookSender:
         response.close()  # the body is not read: only the status says whether it was taken
         return response.status_code
 
-    def stop(self) -> None:
-        """Stop the thread (what is still queued is left: the recent list has it) and close."""
-        self._stopping.set()
-        with self._cond:
-            self._cond.notify_all()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(STOP_JOIN_S)
+    def _close(self) -> None:
         self._transport.close()
 
 
-def sender_for(config: AlertsConfig) -> WebhookSender | None:
-    """The configured webhook's sender, started; None when no webhook is configured."""
-    if not config.enabled:
-        return None
-    return WebhookSender(config.webhook_url, max_attempts=config.max_attempts).start()
+class EmailSender(Outbox):
+    """Mails each notification (``text`` as the subject and first line, the JSON fields below)
+    over SMTP: STARTTLS when the server offers it, a login when ``[alerts] smtp_user`` is set
+    (the password from the environment, `SMTP_PASSWORD_ENV`)."""
+
+    channel = "mail server"
+
+    def __init__(
+        self, config: AlertsConfig, *, password: str = "", timeout_s: float = POST_TIMEOUT_S,
+        **options: Any,
+    ) -> None:  # fmt: skip
+        super().__init__(**options)
+        self._config = config
+        self._password = password
+        self._timeout_s = timeout_s
+
+    def _deliver(self, notification: Notification) -> int | None:
+        config = self._config
+        message = email_message(notification, config.smtp_from, config.smtp_to)
+        try:
+            with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=self._timeout_s) as smtp:
+                smtp.ehlo()
+                if smtp.has_extn("starttls"):
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if config.smtp_user:
+                    smtp.login(config.smtp_user, self._password)
+                smtp.send_message(message)
+        except smtplib.SMTPResponseException as exc:  # 5xx: refused for good; 4xx: try again
+            log.debug("alerts: mail server answered %d", exc.smtp_code)
+            return 400 if exc.smtp_code >= 500 else 503
+        except (OSError, smtplib.SMTPException) as exc:
+            log.debug("alerts: mail server unreachable (%s)", type(exc).__name__)
+            return None
+        return 200
+
+
+def email_message(notification: Notification, sender: str, to: Sequence[str]) -> EmailMessage:
+    """The notification as a plain-text mail: the text line as the subject, then each field."""
+    message = EmailMessage()
+    message["Subject"] = notification.text
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    fields = "\n".join(f"{key}: {value}" for key, value in notification.payload().items())
+    message.set_content(f"{notification.text}\n\n{fields}\n")
+    return message
+
+
+def senders_for(config: AlertsConfig, env: Mapping[str, str] | None = None) -> tuple[Outbox, ...]:
+    """An outbox per configured channel (webhook, mail), started; none when none is set."""
+    made: list[Outbox] = []
+    if config.webhook_url:
+        made.append(WebhookSender(config.webhook_url, max_attempts=config.max_attempts))
+    if config.smtp_host:
+        password = (os.environ if env is None else env).get(SMTP_PASSWORD_ENV, "")
+        made.append(EmailSender(config, password=password, max_attempts=config.max_attempts))
+    return tuple(outbox.start() for outbox in made)
 
 
 __all__: Sequence[str] = (
     "ALERTS_FEED",
     "ALERT_COLUMNS",
     "Alerter",
+    "EmailSender",
     "Notification",
+    "Outbox",
     "WebhookSender",
     "alerts_frame",
+    "email_message",
     "inert",
     "notification_text",
     "retry_delay_s",
-    "sender_for",
+    "senders_for",
     "should_retry",
 )

@@ -100,7 +100,7 @@ class Collector:
         history: HistoryStore | None = None,
         *,
         clock: Clock | None = None,
-        sender: alerts.WebhookSender | None = None,
+        senders: Sequence[alerts.Outbox] | None = None,
     ) -> None:
         self.client = client
         self.config = config
@@ -148,9 +148,9 @@ class Collector:
             ),
         }
         # Level changes, sent from here (the lease holder's collector) whoever is watching.
-        # (``sender`` replaces the one config.alerts would make: a test's quicker retries.)
-        self.sender = sender if sender is not None else alerts.sender_for(config.alerts)
-        self.alerter = alerts.Alerter(config.thresholds, self.sender.send if self.sender else None)
+        # (``senders`` replace those config.alerts would make: a test's quicker retries.)
+        self.senders = tuple(senders) if senders is not None else alerts.senders_for(config.alerts)
+        self.alerter = alerts.Alerter(config.thresholds, self._send)
         self._alerts_published: int | None = None  # the alerter's version last published
         self._alerts_lock = threading.Lock()  # campaigns and activities publish it both
         self._wake = threading.Event()
@@ -237,6 +237,10 @@ class Collector:
                 self._publish_alerts()
 
         return publish
+
+    def _send(self, notification: alerts.Notification) -> None:
+        for outbox in self.senders:
+            outbox.send(notification)  # enqueues: never waits for a receiver
 
     def _alert(
         self, observe: Callable[[pd.DataFrame, datetime], object], frame: pd.DataFrame
@@ -394,8 +398,8 @@ class Collector:
             thread.join(STOP_JOIN_S)
         for poller in self.pollers.values():
             poller.close()
-        if self.sender is not None:
-            self.sender.stop()
+        for outbox in self.senders:
+            outbox.stop()
         if thread is not None:
             log.info("collector stopped")
 

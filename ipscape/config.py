@@ -112,10 +112,17 @@ class AlertsConfig:
     webhook_url: str = field(default="", repr=False)  # "" = no webhook
     # delivery attempts per notification before it is given up (logged), backing off between
     max_attempts: int = 8
+    # mail: "" = none; the password comes from the environment (ipscape/alerts.py)
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = ""
+    smtp_to: tuple[str, ...] = ()
+    smtp_user: str = ""
 
     @property
     def enabled(self) -> bool:
-        return bool(self.webhook_url)
+        """Anything is sent (the recent list is kept either way)."""
+        return bool(self.webhook_url or self.smtp_host)
 
 
 @dataclass(frozen=True)
@@ -266,11 +273,14 @@ def _is_web_url(url: str) -> bool:
 
 def _alerts(table: Mapping[str, object]) -> AlertsConfig:
     """[alerts]; an error names the key but never echoes the URL (it carries a token)."""
-    unknown = set(table) - {"webhook_url", "max_attempts"}
+    known = {
+        "webhook_url", "max_attempts", "smtp_host", "smtp_port", "smtp_from", "smtp_to", "smtp_user"
+    }  # fmt: skip
+    unknown = set(table) - known
     if unknown:
         raise ConfigError(
             f"Unknown key(s) in [alerts]: {', '.join(sorted(unknown))}; "
-            "known: max_attempts, webhook_url.",
+            f"known: {', '.join(sorted(known))}.",
             setting="alerts",
         )
     url = table.get("webhook_url", "")
@@ -288,7 +298,27 @@ def _alerts(table: Mapping[str, object]) -> AlertsConfig:
         raise ConfigError(
             "alerts.max_attempts must be a whole number.", setting="alerts.max_attempts"
         )
-    return AlertsConfig(webhook_url=url, max_attempts=int(attempts))
+    host = _string(table, "smtp_host", "", "alerts").strip()
+    sender = _string(table, "smtp_from", "", "alerts").strip()
+    to = table.get("smtp_to", [])
+    if not isinstance(to, list) or not all(isinstance(a, str) and "@" in a for a in to):
+        raise ConfigError(
+            "alerts.smtp_to must be a list of e-mail addresses.", setting="alerts.smtp_to"
+        )
+    if host and not (to and "@" in sender):
+        raise ConfigError(
+            "alerts.smtp_host needs alerts.smtp_from (an address) and alerts.smtp_to.",
+            setting="alerts.smtp_to" if not to else "alerts.smtp_from",
+        )
+    return AlertsConfig(
+        webhook_url=url,
+        max_attempts=int(attempts),
+        smtp_host=host,
+        smtp_port=int(_number(table, "smtp_port", AlertsConfig.smtp_port, "alerts", 1, 65535)),
+        smtp_from=sender,
+        smtp_to=tuple(a.strip() for a in to),
+        smtp_user=_string(table, "smtp_user", "", "alerts").strip(),
+    )
 
 
 def config_from_mapping(data: Mapping[str, object], source: str = "mapping") -> DashboardConfig:

@@ -7,14 +7,17 @@ in tests/test_collector.py; the receiver is an http.server on 127.0.0.1 in a thr
 
 from __future__ import annotations
 
+import email.policy
 import itertools
 import json
 import logging
+import socketserver
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -27,9 +30,11 @@ from ipscape.alerts import (
     ALERTS_FEED,
     Alerter,
     Notification,
+    Outbox,
     WebhookSender,
     inert,
     retry_delay_s,
+    senders_for,
     should_retry,
 )
 from ipscape.client import IpscapeClient, RetryPolicy
@@ -128,7 +133,7 @@ class Env:
 
 @contextmanager
 def collecting(
-    url: str, sender: WebhookSender | None = None, names: tuple[str, ...] = ()
+    url: str, senders: tuple[Outbox, ...] | None = None, names: tuple[str, ...] = ()
 ) -> Iterator[Env]:
     sim = start_simulator(
         SimulatorConfig(seed=4, speed=0, page_size=500, calls_per_day=1500, extra_names=names)
@@ -137,7 +142,7 @@ def collecting(
     client = IpscapeClient(demo_settings(sim.api_root), retry=RetryPolicy(max_attempts=1))
     config = DashboardConfig(poll=POLL, alerts=AlertsConfig(webhook_url=url))
     snapshots = MemorySnapshots()
-    collector = Collector(client, config, snapshots, clock=clock, sender=sender)
+    collector = Collector(client, config, snapshots, clock=clock, senders=senders)
     try:
         yield Env(sim, collector, snapshots, clock)
     finally:
@@ -153,8 +158,7 @@ def of(bodies: list[dict[str, Any]], campaign_id: int, metric: str) -> list[str]
 def test_a_surge_alerts_once_while_it_holds_and_says_ok_once_when_it_clears() -> None:
     with receiver() as hook, collecting(hook.url) as env:
         env.collector.run_due()
-        sender = env.collector.sender
-        assert sender is not None
+        (sender,) = env.collector.senders
         surged = env.inbound()
         env.sim.surge(surged, 60)  # more callers than agents
         for _ in range(4):  # several polls while the queue holds
@@ -184,7 +188,7 @@ def test_the_json_has_every_field_with_its_type() -> None:
         env.collector.run_due()
         env.sim.surge(env.inbound(), 60)
         env.advance(POLL.campaigns_s)
-        assert env.collector.sender is not None and env.collector.sender.flush(FLUSH_S)
+        assert env.collector.senders[0].flush(FLUSH_S)
     body = next(b for b in hook.bodies if b["metric"] == "calls_waiting")
     assert set(body) == {
         "campaign_id", "campaign_name", "metric", "level", "value", "threshold", "at", "text"
@@ -202,7 +206,7 @@ def test_a_failing_webhook_is_retried_without_stalling_the_collector(
     caplog.set_level(logging.DEBUG)
     with receiver(500, answering=False) as hook:
         sender = WebhookSender(hook.url, max_attempts=3, first_retry_s=0.01, timeout_s=FLUSH_S)
-        with collecting("", sender.start()) as env:
+        with collecting("", (sender.start(),)) as env:
             env.collector.run_due()
             env.sim.surge(env.inbound(), 60)
             polled = env.sim.stats()["requests"][CAMPAIGNS]
@@ -229,7 +233,7 @@ def test_the_text_line_neutralises_a_hostile_campaign_name() -> None:
         )
         env.sim.surge(hostile, 60)
         env.advance(POLL.campaigns_s)
-        assert env.collector.sender is not None and env.collector.sender.flush(FLUSH_S)
+        assert env.collector.senders[0].flush(FLUSH_S)
     body = next(b for b in hook.bodies if b["campaign_id"] == hostile)
     assert body["campaign_name"] == HOSTILE  # data in the JSON
     text = body["text"]
@@ -324,7 +328,7 @@ def test_the_retry_rules() -> None:
 
 def test_the_alerts_feed_is_fresh_with_every_poll_and_new_only_when_it_changed() -> None:
     with collecting("") as env:
-        assert env.collector.sender is None  # no webhook: the list is kept all the same
+        assert env.collector.senders == ()  # no webhook: the list is kept all the same
         env.collector.run_due()
         first = env.snapshots.status(ALERTS_FEED)
         env.advance(POLL.campaigns_s)  # nothing changed level
@@ -335,6 +339,68 @@ def test_the_alerts_feed_is_fresh_with_every_poll_and_new_only_when_it_changed()
     assert first is not None and calm is not None and surged is not None
     assert calm.version == first.version and calm.fetched_at > first.fetched_at  # type: ignore[operator]
     assert surged.version == first.version + 1
+
+
+# --- mail --------------------------------------------------------------------------------------
+
+
+@contextmanager
+def mail_server() -> Iterator[tuple[int, list[bytes]]]:
+    """A minimal SMTP server on 127.0.0.1 (no STARTTLS, no auth): every DATA it accepts."""
+    received: list[bytes] = []
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            self.wfile.write(b"220 test ESMTP\r\n")
+            while line := self.rfile.readline():
+                verb = line[:4].upper()
+                if verb == b"DATA":
+                    self.wfile.write(b"354 go on\r\n")
+                    data = b"".join(iter(self.rfile.readline, b".\r\n"))
+                    received.append(data)
+                    self.wfile.write(b"250 queued\r\n")
+                elif verb == b"QUIT":
+                    self.wfile.write(b"221 bye\r\n")
+                    return
+                else:  # EHLO, MAIL, RCPT, RSET, NOOP
+                    self.wfile.write(b"250 ok\r\n")
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], received
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_a_mail_server_gets_the_same_content() -> None:
+    with mail_server() as (port, received):
+        config = config_from_mapping(
+            {
+                "alerts": {
+                    "smtp_host": "127.0.0.1",
+                    "smtp_port": port,
+                    "smtp_from": "wallboard@example.com",
+                    "smtp_to": ["supervisors@example.com"],
+                }
+            }
+        ).alerts
+        (outbox,) = senders_for(config, env={})
+        try:
+            Alerter(Thresholds(), outbox.send).campaigns(campaigns(12), AT)
+            assert outbox.flush(FLUSH_S)
+        finally:
+            outbox.stop()
+    assert outbox.delivered == 1 and len(received) == 1
+    mail = message_from_bytes(received[0], policy=email.policy.default)
+    assert mail["Subject"] == "ALERT ■ Sales: calls waiting 12 (alert at 10)"
+    assert mail["To"] == "supervisors@example.com"
+    body = mail.get_body().get_content()  # type: ignore[attr-defined]
+    assert "campaign_id: 7" in body and "level: alert" in body and "threshold: 10.0" in body
 
 
 # --- config ------------------------------------------------------------------------------------
@@ -357,6 +423,9 @@ def test_the_webhook_url_is_parsed_and_never_shown() -> None:
         ({"max_attempts": 0}, "alerts.max_attempts"),
         ({"max_attempts": 2.5}, "alerts.max_attempts"),
         ({"webhook": "x"}, "alerts"),
+        ({"smtp_host": "mail.example.com", "smtp_to": ["a@example.com"]}, "alerts.smtp_from"),
+        ({"smtp_host": "mail.example.com", "smtp_from": "a@example.com"}, "alerts.smtp_to"),
+        ({"smtp_to": "a@example.com"}, "alerts.smtp_to"),
     ],
 )
 def test_a_bad_alerts_setting_names_the_key_but_not_the_url(
