@@ -678,3 +678,53 @@ def test_wall_table_cells_read_as_their_kind_percentages_included() -> None:
     )
     shown = wall_table(table, ["Campaign", "Service level"], "UTC")
     assert [row[1] for row in shown.rows] == ["75%", "--"]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"views": ("overview", "grid"), "campaigns": (3, 1), "rotate_s": 30.0, "theme": "light"},
+        {"views": ("grid",), "token": "k" * 20},
+        {"views": VIEWS, "rotate_s": 0.0},
+    ],
+)
+def test_the_wall_link_asks_for_exactly_what_was_chosen(settings: dict) -> None:
+    from urllib.parse import parse_qs, urlsplit
+
+    from ipscape.config import WallConfig
+    from ipscape.presentation.wall import parse_wall_params, wall_link
+
+    url = wall_link("https://wall.example:8443/dash/?x=1", **settings)
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "wall.example:8443", "/dash/")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    read = parse_wall_params(query, WallConfig(kiosk_tokens=("k" * 20,)))
+    assert read.kiosk and read.notes == ()
+    assert read.views == tuple(settings["views"])
+    assert read.campaigns == tuple(settings.get("campaigns", ()))
+    assert read.theme == settings.get("theme", "dark")
+    assert read.token == settings.get("token")
+    if len(settings["views"]) > 1:
+        assert read.rotate_s == settings.get("rotate_s", 20.0)
+
+
+def test_the_wall_link_refuses_what_no_wall_would_read() -> None:
+    from ipscape.presentation.wall import wall_link
+
+    with pytest.raises(ValueError, match="views"):
+        wall_link("http://x/", views=("overview", "nope"))
+    with pytest.raises(ValueError, match="rotate_s"):
+        wall_link("http://x/", views=("overview", "agents"), rotate_s=2)
+
+
+def test_the_wall_link_page_builds_the_link_from_its_form(app_tenant) -> None:  # type: ignore[no-untyped-def]
+    from tests.app_support import open_page
+
+    at = open_page("wall_link")
+    assert not at.exception
+    at.multiselect[0].set_value(["overview", "grid"])
+    at.number_input[0].set_value(15)
+    at.button[0].click().run()
+    assert not at.exception
+    (code,) = [c.value for c in at.code]
+    assert "kiosk=1" in code and "rotate=15" in code and "views=overview,grid" in code

@@ -41,6 +41,7 @@ SCREENS: tuple[Screen, ...] = (
     Screen("screens/transfers.py", "Transfers", "🔀", "transfers"),
     Screen("screens/drilldown.py", "Drill-down", "🔎", "drilldown"),
     Screen("screens/wall.py", "Wall", "📺", "wall", kind="wall"),
+    Screen("screens/wall_link.py", "Wall link", "🔗", "wall-link"),
 )
 
 # The default page answers "/" only (its url_path is ""), so a default wall would make /wall

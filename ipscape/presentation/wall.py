@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Literal
+from urllib.parse import urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -73,6 +74,42 @@ def _last(value: str | Sequence[str]) -> str:
     if isinstance(value, str):
         return value
     return value[-1] if value else ""
+
+
+def wall_link(
+    base_url: str,
+    *,
+    views: Sequence[str] = VIEWS,
+    campaigns: Sequence[int] = (),
+    rotate_s: float = 20.0,
+    theme: Theme = "dark",
+    token: str | None = None,
+) -> str:
+    """The kiosk URL that asks for exactly these settings (`parse_wall_params` reads them
+    back), at ``base_url`` (the dashboard's address, with the base path of a dashboard
+    served under one, e.g. behind a proxy; any query dropped). Settings left at what the wall
+    does anyway are left out, so the link stays short."""
+    unknown = [v for v in views if v not in ALL_VIEWS]
+    if unknown or not views:
+        raise ValueError(f"views must be some of {', '.join(ALL_VIEWS)}, got {list(views)!r}")
+    if rotate_s and not MIN_ROTATE_S <= rotate_s <= MAX_ROTATE_S:
+        raise ValueError(f"rotate_s must be 0 or {MIN_ROTATE_S:g}-{MAX_ROTATE_S:g} s")
+    query: list[tuple[str, str]] = [("kiosk", "1")]
+    if len(views) == 1:
+        query.append(("view", views[0]))
+    else:
+        query.append(("rotate", f"{rotate_s:g}"))
+        if tuple(views) != VIEWS:
+            query.append(("views", ",".join(views)))
+    if campaigns:
+        query.append(("campaigns", ",".join(str(int(c)) for c in campaigns)))
+    if theme != "dark":
+        query.append(("theme", theme))
+    if token:
+        query.append(("token", token))
+    parts = urlsplit(base_url)
+    path = parts.path.rstrip("/") + "/"
+    return urlunsplit((parts.scheme, parts.netloc, path, urlencode(query, safe=","), ""))
 
 
 def parse_wall_params(params: Mapping[str, str | Sequence[str]], wall: WallConfig) -> WallParams:
