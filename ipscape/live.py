@@ -28,7 +28,7 @@ from ipscape.budget import RequestBudget
 from ipscape.client import IpscapeClient, request_scope
 from ipscape.clock import Clock, start_of_day, utc_from_timestamp
 from ipscape.collector import Collector, empty_frame, feed_intervals
-from ipscape.config import DashboardConfig
+from ipscape.config import MIN_POLL_S, DashboardConfig
 from ipscape.errors import PaginationError
 from ipscape.history import HistoryStore, ResilientHistory, SQLiteHistory
 from ipscape.pollers import FIRST_DATA_WAIT_S, Poller, poll_deadline_s, poller_options
@@ -157,6 +157,26 @@ class LiveData:
     def pollers(self) -> dict[str, Poller]:
         """The collector's pollers (empty when another process collects)."""
         return dict(self.collector.pollers) if self.collector is not None else {}
+
+    def refresh_now(self, min_age_s: float = MIN_POLL_S) -> list[str]:
+        """Fetch every feed now (a viewer's "refresh now"), through the collector's own pollers:
+        a fetch already in flight is joined, not doubled, and a feed fetched less than
+        ``min_age_s`` ago is left alone, so a room of people clicking cannot multiply the
+        requests to the tenant. Returns the feeds with newer data since the call (a failed fetch
+        brings none); none when another process collects. Waits for them (each within its poll
+        deadline), in parallel."""
+        before = {feed: poller.version for feed, poller in self.pollers.items()}
+        workers = [
+            threading.Thread(
+                target=poller.refresh, args=(min_age_s,), name=f"refresh-{feed}", daemon=True
+            )
+            for feed, poller in self.pollers.items()
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        return [feed for feed, poller in self.pollers.items() if poller.version != before[feed]]
 
     # -- live feeds ----------------------------------------------------------------------------
     def campaigns(self) -> Snapshot:

@@ -176,11 +176,14 @@ class Poller:
                 return math.inf
             return max(0.0, self._due_at - self._clock())
 
-    def refresh(self) -> Snapshot:
+    def refresh(self, min_age_s: float = 0.0) -> Snapshot:
         """Fetch now, ignoring the interval (joins a fetch already in flight instead of adding
-        one) and wait for it, at most its deadline."""
+        one) and wait for it, at most its deadline. With ``min_age_s``, data fetched more
+        recently than that is recent enough: no new fetch (decided under the poller's lock, so
+        callers racing each other cannot start one each)."""
         with self._cond:
-            if not self._closed and not self._running_locked():
+            recent = self._fetched_at is not None and self._clock() - self._fetched_at < min_age_s
+            if not self._closed and not self._running_locked() and not recent:
                 self._start_locked()
             worker = self._worker
         if worker is not None:

@@ -415,3 +415,31 @@ def test_a_successor_resumes_todays_activities_instead_of_asking_for_the_whole_d
 
 def test_nothing_published_means_nothing_to_resume(env: Env) -> None:
     assert env.collector.resume_from(MemorySnapshots()) is False
+
+
+def test_refresh_now_goes_through_the_collector_and_cannot_multiply_requests(env: Env) -> None:
+    """A viewer's "refresh now": nothing when every feed was fetched in the last 8 s; after
+    that one fetch per feed, however many people click at once."""
+    import threading
+
+    env.collector.run_due()
+    before = env.requests()
+    assert env.live.refresh_now() == []  # everything is seconds old
+    assert env.requests() == before
+    env.sim.advance(9)
+    env.clock.advance(9)
+    results: list[list[str]] = []
+    clicks = [
+        threading.Thread(target=lambda: results.append(env.live.refresh_now())) for _ in range(5)
+    ]
+    for click in clicks:
+        click.start()
+    for click in clicks:
+        click.join()
+    after = env.requests()
+    assert sorted(set().union(*results)) == ["activities", "agents", "campaigns"]
+    # five clicks, at most one fetch of each feed: the pollers join a fetch in flight, and a
+    # click after it finds the feed fresh
+    assert after[CAMPAIGNS] - before[CAMPAIGNS] == 1
+    assert after[AGENTS] - before[AGENTS] == 1
+    assert env.live.campaigns().version == 2

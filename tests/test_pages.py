@@ -349,3 +349,25 @@ def test_no_live_page_asks_the_tenant_only_the_collector_does(app_tenant: Runnin
     wall.query_params.update({"kiosk": "1", "rotate": "0"})
     assert not wall.run().exception
     assert app_tenant.stats()["total"] == before
+
+
+def test_pause_and_refresh_now_on_an_interactive_page(app_tenant: RunningSimulator) -> None:
+    at = open_page("overview")
+    (pause,) = [t for t in at.toggle if t.key == "live_paused"]
+    pause.set_value(True).run()
+    assert not at.exception
+    assert any("Paused" in c.value for c in at.caption)
+    assert at.metric  # the numbers stay on screen
+    (refresh,) = [b for b in at.button if b.key == "live_refresh_now"]
+    before = app_tenant.stats()["total"]
+    refresh.click().run()
+    assert not at.exception
+    said = [c.value for c in at.caption if "Fetched" in c.value or "nothing to do" in c.value]
+    assert said, [c.value for c in at.caption]
+    if "Fetched" in said[0]:
+        assert app_tenant.stats()["total"] > before  # it went through to the tenant
+    else:
+        assert app_tenant.stats()["total"] == before  # all fresh: the tenant was not asked
+    # the wall has neither: it never pauses
+    wall = open_page("wall", kiosk="1")
+    assert not [t for t in wall.toggle if t.key == "live_paused"]

@@ -724,7 +724,8 @@ def test_the_wall_link_page_builds_the_link_from_its_form(app_tenant) -> None:  
     assert not at.exception
     at.multiselect[0].set_value(["overview", "grid"])
     at.number_input[0].set_value(15)
-    at.button[0].click().run()
+    (make,) = [b for b in at.button if b.label == "Make the link"]
+    make.click().run()
     assert not at.exception
     (code,) = [c.value for c in at.code]
     assert "kiosk=1" in code and "rotate=15" in code and "views=overview,grid" in code

@@ -181,6 +181,10 @@ def still_allowed(page_kind: PageKind) -> bool:
         return False
 
 
+# The session state key of the "Pause live updates" switch (ui/layout.py).
+PAUSED_KEY = "live_paused"
+
+
 def live_fragment(
     run_every: float | None = None, *, page_kind: PageKind = "page"
 ) -> Callable[[F], F]:
@@ -199,7 +203,11 @@ def live_fragment(
                 st.rerun(scope="app")
             return func(*args, **kwargs)
 
-        return st.fragment(guarded, run_every=run_every)  # type: ignore[return-value]
+        # A viewer who paused live updates (ui/layout.py) gets no timed reruns until resumed;
+        # a wall is never paused.
+        paused = page_kind == "page" and bool(st.session_state.get(PAUSED_KEY))
+        every = None if paused else run_every
+        return st.fragment(guarded, run_every=every)  # type: ignore[return-value]
 
     return decorate
 

@@ -52,9 +52,43 @@ def page_start(title: str) -> runtime.AppContext:
         if ctx.demo:
             st.badge(DEMO_LABEL, icon="🧪", color="orange")
         st.caption(plain(f"{ctx.config.title} · {_now_text(ctx)}"))
+    live_controls(ctx)
     if ctx.live.follower is not None:
         store_banner(ctx)
     return ctx
+
+
+def live_controls(ctx: runtime.AppContext) -> None:
+    """Pause / resume this tab's live updates, and fetch everything now."""
+    pause, refresh, note = st.columns([1, 1, 4], vertical_alignment="center")
+    with pause:
+        paused = st.toggle(
+            "Pause updates",
+            key=auth.PAUSED_KEY,
+            help="Stop this tab's live updates (to read or compare without numbers moving); "
+            "the collector keeps polling, and history has no gap.",
+        )
+    with refresh:
+        asked = st.button(
+            "Refresh now",
+            key="live_refresh_now",
+            disabled=ctx.live.collector is None,
+            help="Fetch every feed now, through the collector: a feed fetched in the last "
+            "8 s, or being fetched, is not asked again."
+            if ctx.live.collector is not None
+            else "Another process collects: this dashboard shows what it publishes.",
+        )
+    with note:
+        if asked:
+            with st.spinner("Fetching from the tenant…"):
+                fetched = ctx.live.refresh_now()
+            st.caption(
+                plain(f"Fetched {', '.join(fetched)}.")
+                if fetched
+                else "Everything was fetched in the last few seconds: nothing to do."
+            )
+        elif paused:
+            st.caption("Paused: the numbers below stay as they are until you resume.")
 
 
 def store_banner(ctx: runtime.AppContext) -> None:
