@@ -3,13 +3,20 @@
 import streamlit as st
 
 from ipscape.metrics import GLOSSARY
-from ipscape.metrics.feeds import PERFORMANCE_FEED, WINDOW_LABELS, window_rows
+from ipscape.metrics.feeds import (
+    PERFORMANCE_FEED,
+    SERVICE_LEVEL_FEED,
+    WINDOW_LABELS,
+    window_rows,
+)
 from ipscape.presentation import aggregates, tables
 from ipscape.presentation.headlines import NOW_TILES, headlines
 from ipscape.presentation.levels import UNKNOWN
+from ipscape.presentation.sparklines import performance_sparklines
 from ipscape.presentation.text import plain
 from ui import auth, layout, tiles
 from ui.glossary import glossary
+from ui.sparklines import today_sparklines
 from ui.tables import show_table
 
 ctx = layout.page_start("Overview")
@@ -37,6 +44,10 @@ def live_overview() -> None:
         "performance": performance,
     }
     heads = headlines(k, thresholds, memory)
+    sparks = {
+        **today_sparklines(ctx, campaigns.taken_at),
+        **performance_sparklines(ctx.live.snapshot(SERVICE_LEVEL_FEED).frame),
+    }
     now_row, today_row = st.columns(NOW_TILES), st.columns(NOW_TILES)
     for col, headline in zip([*now_row, *today_row], heads, strict=False):
         with col:
@@ -47,6 +58,7 @@ def live_overview() -> None:
                 help=f"{explained} {headline.detail}" if headline.detail else explained,
                 level=headline.level,
                 snapshot=snapshots[headline.feed],
+                chart_data=sparks.get(headline.key),
             )
     tiles.render_freshness(campaigns, ctx.tz)
     coverage = ctx.live.campaign_coverage()

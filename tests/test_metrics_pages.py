@@ -154,3 +154,18 @@ def test_the_overview_table_shows_the_chosen_window(busy_tenant: RunningSimulato
     # the tiles stay today's, and say the last hour is unknown
     (tile,) = [m for m in at.metric if m.label == "Service level today"]
     assert tile.value != "--"
+
+
+def test_the_service_level_tile_draws_todays_shape(busy_tenant: RunningSimulator) -> None:
+    items, now = tenant_day(busy_tenant)
+    trend = metrics.service_level_trend(
+        activities_frame(items),
+        target_s=20,
+        tz=afternoon_zone(),
+        since=start_of_day(now, afternoon_zone()),
+        until=now,
+    )
+    at = open_page("overview")
+    (tile,) = [m for m in at.metric if m.label == "Service level today"]
+    drawn = list(tile.proto.chart_data)
+    assert drawn == pytest.approx(trend["service_level_pct"].dropna().tolist())

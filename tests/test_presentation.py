@@ -372,3 +372,52 @@ def test_only_voicemails_not_yet_returned_are_waiting_and_aged() -> None:
     returned = tables.returned_table(voicemail, "UTC", NOW)
     assert returned.frame["Caller"].tolist() == ["a"]
     assert returned.frame["Took"].tolist() == [3600.0]
+
+
+# --- sparklines ---------------------------------------------------------------------------------
+
+
+def test_sparklines_show_each_quarters_worst_moment_and_leave_unknowns_out() -> None:
+    from ipscape.presentation.sparklines import (
+        agent_sparklines,
+        campaign_sparklines,
+        performance_sparklines,
+    )
+
+    at = pd.to_datetime(
+        ["2026-03-02T00:01Z", "2026-03-02T00:01Z", "2026-03-02T00:07Z", "2026-03-02T00:20Z"],
+        utc=True,
+    )
+    history = pd.DataFrame(
+        {
+            "at": at,
+            "campaign_id": pd.array([1, 2, 1, 1], dtype="Int64"),
+            "calls_waiting": pd.array([2, 3, 1, None], dtype="Int64"),
+            "max_wait_s": pd.array([10.0, 50.0, 20.0, None], dtype="Float64"),
+            "ewt_s": pd.array([5.0, 6.0, 70.0, 30.0], dtype="Float64"),
+        }
+    )
+    lines = campaign_sparklines(history)
+    # 00:00-00:15: polls of 5 and 1 waiting -> 5; 00:15-00:30: nothing known -> left out
+    assert lines["calls_waiting"] == [5.0]
+    assert lines["longest_wait"] == [50.0]
+    assert lines["ewt"] == [70.0, 30.0]
+    states = pd.DataFrame(
+        {
+            "at": pd.to_datetime(["2026-03-02T00:01Z", "2026-03-02T00:01Z", "2026-03-02T00:05Z"]),
+            "state": pd.array(["Available", "Busy", "Busy"], dtype="string"),
+            "agents": pd.array([4, 6, 9], dtype="Int64"),
+        }
+    )
+    assert agent_sparklines(states) == {"agents_free": [0.0]}  # the 00:05 poll had nobody free
+    trend = pd.DataFrame(
+        {
+            "service_level_pct": pd.array([90.0, None, 70.0], dtype="Float64"),
+            "abandon_rate_pct": pd.array([1.0, None, 4.0], dtype="Float64"),
+        }
+    )
+    assert performance_sparklines(trend) == {
+        "service_level": [90.0, 70.0],
+        "abandon_rate": [1.0, 4.0],
+    }
+    assert campaign_sparklines(history.iloc[0:0]) == {} == performance_sparklines(trend.iloc[0:0])

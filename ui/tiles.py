@@ -42,6 +42,7 @@ def tile(
     help: str | None = None,
     level: Level | None = None,
     snapshot: Snapshot | None = None,
+    chart_data: list[float] | None = None,
 ) -> None:
     """A metric whose level is written out ("ALERT ■"), not only coloured; dimmed when stale.
 
@@ -66,4 +67,6 @@ def tile(
         delta_arrow="off",
         help=help,
         border=True,
+        # today's shape under the number (ipscape/presentation/sparklines.py); two points at least
+        chart_data=chart_data if chart_data and len(chart_data) > 1 else None,
     )
