@@ -421,3 +421,25 @@ def test_sparklines_show_each_quarters_worst_moment_and_leave_unknowns_out() -> 
         "abandon_rate": [1.0, 4.0],
     }
     assert campaign_sparklines(history.iloc[0:0]) == {} == performance_sparklines(trend.iloc[0:0])
+
+
+def test_time_in_state_is_also_a_share_of_its_alert_limit() -> None:
+    from ipscape.config import Threshold
+
+    frame = pd.DataFrame(
+        {
+            "agent_id": pd.array([1, 2, 3, 4], dtype="Int64"),
+            "agent_name": pd.array(["A", "B", "C", "D"], dtype="string"),
+            "state": pd.array(["Paused", "Busy", "LoggedOut", "Wrap"], dtype="string"),
+            "time_in_state_s": pd.array([1500.0, 300.0, 9000.0, None], dtype="Float64"),
+            "pause_reason": pd.array([None] * 4, dtype="string"),
+            "campaign_ids": [()] * 4,
+        }
+    )
+    thresholds = Thresholds(time_in_state_s=Threshold(600, 1200, 0))
+    table = tables.agent_table(frame, {}, LevelMemory(), thresholds)
+    shares = dict(zip(table.frame["Agent"], table.frame["Of the limit"], strict=True))
+    assert shares["A"] == 1.0  # past the limit: a full bar
+    assert shares["B"] == pytest.approx(0.25)
+    assert pd.isna(shares["C"]) and pd.isna(shares["D"])  # logged out, unknown: no bar
+    assert str(table.frame["Of the limit"].dtype) == "Float64"

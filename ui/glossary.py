@@ -54,6 +54,10 @@ def glossary(tz: str) -> dict[str, str]:
         "voicemail_waiting": "Time since the voicemail was left.",
         "voicemail_took": "From the voicemail to the call that returned it.",
         "time_in_state": "How long the agent has been in their current state.",
+        "time_in_state_limit": (
+            "Time in state as a share of its alert threshold ([thresholds.time_in_state_s] "
+            "alert in dashboard.toml): full at ALERT."
+        ),
         "agent_grid": (
             "One cell per agent: its state (colour and name) and how long it has been in it, "
             "by state, longest first. ▲ (dashed edge) and ■ (solid edge): over the "

@@ -26,6 +26,10 @@ def column_config(column: Column, words: Mapping[str, str]) -> Any:
         return st.column_config.NumberColumn(column.name, help=help_text, format="localized")
     if column.kind == "duration":
         return st.column_config.NumberColumn(column.name, help=help_text, format="%d s", step=1)
+    if column.kind == "progress":
+        return st.column_config.ProgressColumn(
+            column.name, help=help_text, format="percent", min_value=0.0, max_value=1.0
+        )
     if column.kind == "percent":
         return st.column_config.NumberColumn(column.name, help=help_text, format="%.1f%%")
     if column.kind == "time":

@@ -393,7 +393,7 @@ def _csv_number(value: object) -> str:
 
 
 def _csv_column(values: pd.Series, column: Column) -> pd.Series:
-    if column.kind in ("count", "duration", "percent"):
+    if column.kind in ("count", "duration", "percent", "progress"):
         return pd.to_numeric(values, errors="coerce").map(_csv_number).astype("string")
     if column.kind in ("time", "datetime"):
         # Local wall-clock time of the display zone, as on screen (and as spreadsheets parse).

@@ -29,7 +29,7 @@ from ipscape.presentation.formats import (
 from ipscape.presentation.levels import ALERT, UNKNOWN, WARN, Level, LevelMemory, worst
 from ipscape.states import grouped_states
 
-ColumnKind = Literal["text", "count", "duration", "percent", "time", "datetime"]
+ColumnKind = Literal["text", "count", "duration", "percent", "progress", "time", "datetime"]
 
 
 @dataclass(frozen=True)
@@ -154,6 +154,8 @@ AGENT_COLUMNS = (
     Column("Agent"),
     Column("State"),
     Column("Time in state", "duration", "time_in_state"),
+    # time in state as a share of its alert threshold: a bar that fills up to ALERT
+    Column("Of the limit", "progress", "time_in_state_limit"),
     Column("Pause reason"),
     Column("Campaigns"),
 )
@@ -205,6 +207,15 @@ def agent_table(
         "Agent": texts(frame["agent_name"]).array,
         "State": texts(frame["state"]).array,
         "Time in state": seconds(frame["time_in_state_s"]).array,
+        "Of the limit": pd.array(
+            [
+                None
+                if lv is UNKNOWN or is_missing(t) or threshold.alert <= 0
+                else min(1.0, float(t) / threshold.alert)
+                for lv, t in zip(levels, frame["time_in_state_s"], strict=True)
+            ],
+            dtype="Float64",
+        ),
         "Pause reason": texts(frame["pause_reason"]).fillna("").array,
         "Campaigns": [
             ", ".join(names.get(c, f"#{c}") for c in (ids or ())) for ids in frame["campaign_ids"]

@@ -151,6 +151,8 @@ def _cell(value: object, kind: tables.ColumnKind, tz: str) -> str:
         return duration(value)
     if kind == "percent":
         return percent(value)
+    if kind == "progress":  # a share, 0-1
+        return percent(100 * float(value))  # type: ignore[arg-type]
     if kind in ("time", "datetime"):
         return clock_time(pd.Timestamp(value).to_pydatetime(), tz)
     return text(value)
