@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -173,18 +173,25 @@ def _string(table: Mapping[str, object], key: str, default: str, where: str) -> 
 _PERCENTAGES = ("service_level", "abandon_rate")
 
 
+def _refuse_unknown(
+    table: Mapping[str, object], known: set[str], where: str, setting: Callable[[str], str]
+) -> None:
+    """A ConfigError naming the keys of ``table`` that are not ``known``, and the known ones;
+    its setting is ``setting`` of the first unknown key."""
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"Unknown key(s) in {where}: {', '.join(unknown)}; known: {', '.join(sorted(known))}.",
+            setting=setting(unknown[0]),
+        )
+
+
 def _threshold(value: object, where: str, default: Threshold) -> Threshold:
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where} must be a table with warn and alert.", setting=where)
     is_sl = isinstance(default, ServiceLevelThreshold)
     known = {"warn", "alert", "hysteresis"} | ({"target_s"} if is_sl else set())
-    unknown = set(value) - known
-    if unknown:
-        raise ConfigError(
-            f"Unknown key(s) in {where}: {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(known))}.",
-            setting=f"{where}.{sorted(unknown)[0]}",
-        )
+    _refuse_unknown(value, known, where, lambda key: f"{where}.{key}")
     top = 100 if where.rsplit(".", 1)[-1] in _PERCENTAGES else 10**7
     warn = _number(value, "warn", default.warn, where, 0, top)
     alert = _number(value, "alert", default.alert, where, 0, top)
@@ -276,13 +283,7 @@ def _alerts(table: Mapping[str, object]) -> AlertsConfig:
     known = {
         "webhook_url", "max_attempts", "smtp_host", "smtp_port", "smtp_from", "smtp_to", "smtp_user"
     }  # fmt: skip
-    unknown = set(table) - known
-    if unknown:
-        raise ConfigError(
-            f"Unknown key(s) in [alerts]: {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(known))}.",
-            setting="alerts",
-        )
+    _refuse_unknown(table, known, "[alerts]", lambda _key: "alerts")
     url = table.get("webhook_url", "")
     if not isinstance(url, str):
         raise ConfigError("alerts.webhook_url must be text.", setting="alerts.webhook_url")
@@ -326,13 +327,7 @@ def config_from_mapping(data: Mapping[str, object], source: str = "mapping") -> 
     known = {
         "title", "display_timezone", "campaigns", "poll", "thresholds", "history", "wall", "alerts"
     }  # fmt: skip
-    unknown = set(data) - known
-    if unknown:
-        raise ConfigError(
-            f"Unknown key(s) in the dashboard config: {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(sorted(known))}.",
-            setting=sorted(unknown)[0],
-        )
+    _refuse_unknown(data, known, "the dashboard config", lambda key: key)
     title = _string(data, "title", DashboardConfig.title, "config")
     tz = _string(data, "display_timezone", DashboardConfig.display_timezone, "config")
     try:

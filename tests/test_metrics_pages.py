@@ -48,6 +48,18 @@ def tenant_day(sim: RunningSimulator) -> tuple[list[dict], datetime]:
     return items, now
 
 
+def todays_trend(sim: RunningSimulator) -> pd.DataFrame:
+    """Today's service level per 15 minutes, counted again from the tenant's activities."""
+    items, now = tenant_day(sim)
+    return metrics.service_level_trend(
+        activities_frame(items),
+        target_s=20,
+        tz=afternoon_zone(),
+        since=start_of_day(now, afternoon_zone()),
+        until=now,
+    )
+
+
 def shown(at) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {m.label: m.value for m in at.metric}
 
@@ -104,14 +116,7 @@ def test_voicemail_counts_only_those_still_waiting_for_a_call_back(
 def test_the_wait_times_page_draws_the_service_level_through_the_day(
     busy_tenant: RunningSimulator,
 ) -> None:
-    items, now = tenant_day(busy_tenant)
-    trend = metrics.service_level_trend(
-        activities_frame(items),
-        target_s=20,
-        tz=afternoon_zone(),
-        since=start_of_day(now, afternoon_zone()),
-        until=now,
-    )
+    trend = todays_trend(busy_tenant)
     at = open_page("wait_times")
     assert not at.exception
     (chart,) = [c for c in at.get("plotly_chart") if "service-level-trend" in c.proto.spec]
@@ -157,14 +162,7 @@ def test_the_overview_table_shows_the_chosen_window(busy_tenant: RunningSimulato
 
 
 def test_the_service_level_tile_draws_todays_shape(busy_tenant: RunningSimulator) -> None:
-    items, now = tenant_day(busy_tenant)
-    trend = metrics.service_level_trend(
-        activities_frame(items),
-        target_s=20,
-        tz=afternoon_zone(),
-        since=start_of_day(now, afternoon_zone()),
-        until=now,
-    )
+    trend = todays_trend(busy_tenant)
     at = open_page("overview")
     (tile,) = [m for m in at.metric if m.label == "Service level today"]
     drawn = list(tile.proto.chart_data)
