@@ -25,6 +25,7 @@ from ipscape.metrics.callbacks import (
     normalise_number,
     normalised_numbers,
     returned_at,
+    returned_by,
     voicemail_summary,
 )
 from ipscape.metrics.glossary import GLOSSARY
@@ -54,6 +55,7 @@ __all__ = [
     "performance",
     "performance_over",
     "returned_at",
+    "returned_by",
     "service_level_trend",
     "voicemail_summary",
     "windows",

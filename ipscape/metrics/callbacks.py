@@ -139,6 +139,14 @@ class VoicemailSummary:
     median_return_s: float | None
 
 
+def returned_by(voicemail: pd.DataFrame, now: datetime) -> np.ndarray:
+    """Which voicemails were returned by ``now`` (the rest wait, as do all of a frame without
+    a ``returned_at`` column: one stored before call-backs were known)."""
+    if "returned_at" not in voicemail.columns:
+        return np.zeros(len(voicemail), dtype=bool)
+    return flags(voicemail["returned_at"].astype(UTC_DTYPE) <= aware(now, "now"))
+
+
 def voicemail_summary(voicemail: pd.DataFrame, now: datetime, *, tz: str) -> VoicemailSummary:
     """`VoicemailSummary` of the voicemail frame with its ``returned_at`` column (`returned_at`),
     at ``now``: waiting = not returned by ``now``; oldest waiting = ``now`` minus the earliest
@@ -148,7 +156,7 @@ def voicemail_summary(voicemail: pd.DataFrame, now: datetime, *, tz: str) -> Voi
     at = aware(now, "now")
     received = voicemail["received_at"].astype(UTC_DTYPE)
     returned = voicemail["returned_at"].astype(UTC_DTYPE)
-    done = flags(returned <= at)
+    done = returned_by(voicemail, at)
     waiting_since = received[~done].dropna()
     oldest = None if waiting_since.empty else max(0.0, (at - waiting_since.min()).total_seconds())
     today = done & flags(returned >= pd.Timestamp(start_of_day(at.to_pydatetime(), tz)))

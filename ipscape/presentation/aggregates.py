@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ipscape.config import Thresholds
-from ipscape.metrics import voicemail_summary
+from ipscape.metrics import returned_by, voicemail_summary
 from ipscape.metrics.feeds import window_rows
 from ipscape.presentation.formats import age_seconds, is_missing, number, text
 from ipscape.presentation.levels import Level, LevelMemory
@@ -201,11 +201,7 @@ def _window_totals(performance: pd.DataFrame | None, window: str) -> Performance
 
 def waiting_voicemail(voicemail: pd.DataFrame, now: datetime) -> pd.DataFrame:
     """The voicemails not returned by ``now`` (all of them in a frame without call-backs)."""
-    if "returned_at" not in voicemail.columns or voicemail.empty:
-        return voicemail
-    returned = pd.to_datetime(voicemail["returned_at"], utc=True)
-    done = (returned <= pd.Timestamp(now)).to_numpy(dtype=bool, na_value=False)
-    return voicemail[~done]
+    return voicemail[~returned_by(voicemail, now)]
 
 
 def voicemail_ages(voicemail: pd.DataFrame, now: datetime) -> tuple[float | None, float | None]:
@@ -234,7 +230,7 @@ def kpis(
     vm_count = oldest = newest = median = None
     returned = None
     if voicemail is not None:
-        vm_count = float(len(waiting_voicemail(voicemail, now)))
+        vm_count = float((~returned_by(voicemail, now)).sum())
         oldest, newest = voicemail_ages(voicemail, now)
         if "returned_at" in voicemail.columns:
             summary = voicemail_summary(voicemail, now, tz=tz)

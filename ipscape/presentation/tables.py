@@ -16,6 +16,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ipscape.config import Thresholds
+from ipscape.metrics import returned_by
 from ipscape.presentation.aggregates import PERFORMANCE_METRICS, with_performance
 from ipscape.presentation.formats import (
     age_seconds,
@@ -278,8 +279,7 @@ def returned_table(voicemail: pd.DataFrame, tz: str, now: datetime) -> Table:
     """The voicemails returned by ``now``, latest call-back first, with how long each took."""
     if voicemail.empty or "returned_at" not in voicemail.columns:
         return table_of(None, RETURNED_COLUMNS)
-    returned = pd.to_datetime(voicemail["returned_at"], utc=True)
-    frame = voicemail[(returned <= pd.Timestamp(now)).to_numpy(dtype=bool, na_value=False)]
+    frame = voicemail[returned_by(voicemail, now)]
     frame = frame.sort_values("returned_at", ascending=False, kind="stable")
     took = pd.to_datetime(frame["returned_at"], utc=True) - pd.to_datetime(
         frame["received_at"], utc=True
