@@ -63,6 +63,8 @@ METRIC_WORDS = {
     "abandon_rate": ("abandon rate", percent),
 }
 MAX_NAME_CHARS = 80
+# Levels remembered: five metrics of 20,000 campaigns, far past any tenant the budget allows.
+MAX_KEYS = 100_000
 
 # Delivery: a short deadline per POST, a bounded queue, backoff 1 s doubling to 60 s.
 POST_TIMEOUT_S = 5.0
@@ -155,8 +157,9 @@ class Alerter:
     ) -> None:
         self.thresholds = thresholds
         self._send = send
-        self._memory = LevelMemory()
-        self._last: dict[tuple[str, int], Level] = {}
+        # One key per (metric, campaign), all kept: an evicted key would lose its hysteresis
+        # and announce its level again.
+        self._memory = LevelMemory(max_keys=MAX_KEYS)
         self._recent: collections.deque[Notification] = collections.deque(maxlen=recent_max)
         self._lock = threading.Lock()
         self.version = 0  # grows with every notification
@@ -198,11 +201,10 @@ class Alerter:
     ) -> Notification | None:
         threshold = self.thresholds.for_campaign(metric, cid)
         key = (metric, cid)
+        before = self._memory.last(key)  # the level last announced (or held quietly at OK)
         now = self._memory.update(key, raw, threshold)
         if now is UNKNOWN:
             return None  # says nothing about the trend
-        before = self._last.get(key)
-        self._last[key] = now
         if now is before or (before is None and now is OK):
             return None
         bound = threshold.alert if now.name == "alert" else threshold.warn

@@ -89,6 +89,11 @@ class LevelMemory:
     def __len__(self) -> int:
         return len(self._levels)
 
+    def last(self, key: Hashable) -> Level | None:
+        """The level ``key`` showed last (None before its first known reading)."""
+        name = self._levels.get(key)
+        return None if name is None else LEVELS[name]
+
     def update(self, key: Hashable, value: object, threshold: Threshold) -> Level:
         """The level for ``value`` given what ``key`` showed last time; remembers the result."""
         result = level(value, threshold, self._levels.get(key))
