@@ -48,6 +48,14 @@ def tenant_day(sim: RunningSimulator) -> tuple[list[dict], datetime]:
     return items, now
 
 
+def todays_performance(sim: RunningSimulator) -> pd.DataFrame:
+    """Today's performance rows, counted again from the tenant's activities."""
+    items, now = tenant_day(sim)
+    return metrics.performance(
+        activities_frame(items), target_s=20, since=start_of_day(now, afternoon_zone())
+    )
+
+
 def todays_trend(sim: RunningSimulator) -> pd.DataFrame:
     """Today's service level per 15 minutes, counted again from the tenant's activities."""
     items, now = tenant_day(sim)
@@ -67,10 +75,7 @@ def shown(at) -> dict[str, str]:  # type: ignore[no-untyped-def]
 def test_the_overview_shows_todays_service_level_and_abandon_rate(
     busy_tenant: RunningSimulator,
 ) -> None:
-    items, now = tenant_day(busy_tenant)
-    expected = metrics.performance(
-        activities_frame(items), target_s=20, since=start_of_day(now, afternoon_zone())
-    )
+    expected = todays_performance(busy_tenant)
     total = expected.iloc[-1]
     assert total["answered"] > 0 and total["abandoned"] > 0  # a day with something to show
     at = open_page("overview")
@@ -133,10 +138,7 @@ def test_the_wait_times_page_draws_the_service_level_through_the_day(
 def test_the_wall_shows_the_service_level_and_abandon_rate_tiles(
     busy_tenant: RunningSimulator,
 ) -> None:
-    items, now = tenant_day(busy_tenant)
-    total = metrics.performance(
-        activities_frame(items), target_s=20, since=start_of_day(now, afternoon_zone())
-    ).iloc[-1]
+    total = todays_performance(busy_tenant).iloc[-1]
     at = open_page("wall", kiosk="1", rotate="0", view="overview")
     assert not at.exception
     tiles = shown(at)
