@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from ipscape.client import USER_AGENT, IpscapeClient
 from ipscape.clock import Clock
-from ipscape.config import DashboardConfig
+from ipscape.config import DashboardConfig, PollConfig
 from ipscape.live import LiveData
 from ipscape.presentation.text import WORD_JOINER
 from ipscape.settings import Settings
@@ -27,6 +27,11 @@ from ui.navigation import SCREENS
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
 RUN_TIMEOUT = 60
+# The schedule of the tests that move a manual clock by hand: round intervals, no jitter.
+MANUAL_POLL = PollConfig(
+    campaigns_s=10, agents_s=10, activities_s=30, jitter_s=0, error_backoff_s=15,
+    error_backoff_max_s=60,
+)  # fmt: skip
 # screen name (its file's stem) -> script path, as dashboard.py routes them
 SCREEN_SCRIPTS = {Path(s.script).stem: s.script for s in SCREENS}
 

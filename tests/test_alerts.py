@@ -43,7 +43,6 @@ from ipscape.collector import Collector
 from ipscape.config import (
     AlertsConfig,
     DashboardConfig,
-    PollConfig,
     Thresholds,
     config_from_mapping,
 )
@@ -52,12 +51,9 @@ from ipscape.presentation import tables
 from ipscape.settings import demo_settings
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from ipscape.snapshots import MemorySnapshots
-from tests.app_support import api, open_page
+from tests.app_support import MANUAL_POLL, api, open_page
 
-POLL = PollConfig(
-    campaigns_s=10, agents_s=10, activities_s=30, jitter_s=0, error_backoff_s=15,
-    error_backoff_max_s=60,
-)  # fmt: skip
+POLL = MANUAL_POLL
 CAMPAIGNS = "GET /v3.0/campaigns"
 SECRET_PATH = "/services/T000/B000/hook-token-5e1d"
 HOSTILE = "<https://evil.example|click> @channel [win](https://evil.example) *bold*"

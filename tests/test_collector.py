@@ -29,11 +29,9 @@ from ipscape.metrics import feeds as metric_feeds
 from ipscape.settings import demo_settings
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from ipscape.snapshots import MemorySnapshots
+from tests.app_support import MANUAL_POLL
 
-POLL = PollConfig(
-    campaigns_s=10, agents_s=10, activities_s=30, jitter_s=0, error_backoff_s=15,
-    error_backoff_max_s=60,
-)  # fmt: skip
+POLL = MANUAL_POLL
 STATISTICS = "GET /v3.0/campaigns/{campaignId}/statistics"
 CAMPAIGNS = "GET /v3.0/campaigns"
 AGENTS = "GET /v3.0/agents/status"

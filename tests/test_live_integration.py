@@ -20,17 +20,15 @@ from ipscape import feeds, frames
 from ipscape.activities import OPEN_CALL_LOOKBACK_S
 from ipscape.client import IpscapeClient, RetryPolicy, make_http_client
 from ipscape.clock import ManualClock
-from ipscape.config import DashboardConfig, HistoryConfig, PollConfig
+from ipscape.config import DashboardConfig, HistoryConfig
 from ipscape.history import SQLiteHistory
 from ipscape.live import LiveData, build_live
 from ipscape.settings import demo_settings
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
+from tests.app_support import MANUAL_POLL
 
 SYDNEY = ZoneInfo("Australia/Sydney")
-POLL = PollConfig(
-    campaigns_s=10, agents_s=10, activities_s=30, jitter_s=0, error_backoff_s=15,
-    error_backoff_max_s=60,
-)  # fmt: skip
+POLL = MANUAL_POLL
 ACTIVITIES = "GET /v3.0/activities"
 STATISTICS = "GET /v3.0/campaigns/{campaignId}/statistics"
 
