@@ -423,6 +423,45 @@ def test_sparklines_show_each_quarters_worst_moment_and_leave_unknowns_out() -> 
     assert campaign_sparklines(history.iloc[0:0]) == {} == performance_sparklines(trend.iloc[0:0])
 
 
+def test_a_scoped_walls_sparklines_add_up_its_own_campaigns_only() -> None:
+    from ipscape.presentation.sparklines import history_sparklines
+
+    at = pd.to_datetime(
+        ["2026-03-02T00:01Z"] * 3 + ["2026-03-02T00:16Z"] * 3 + ["2026-03-02T00:31Z"], utc=True
+    )
+    history = pd.DataFrame(
+        {
+            "at": at,
+            "campaign_id": pd.array([1, 2, 3, 1, 2, 3, None], dtype="Int64"),
+            "calls_waiting": pd.array([2, 3, 40, 1, 5, 40, 90], dtype="Int64"),
+            "max_wait_s": pd.array([10.0, 50.0, 900.0, 20.0, None, 900.0, 999.0], dtype="Float64"),
+            "ewt_s": pd.array([5.0, 6.0, 800.0, 7.0, 8.0, 800.0, 999.0], dtype="Float64"),
+            "agents_available": pd.array([1, 2, 30, 0, None, 30, 99], dtype="Int64"),
+        }
+    )
+    states = pd.DataFrame(
+        {
+            "at": pd.to_datetime(["2026-03-02T00:01Z", "2026-03-02T00:16Z"], utc=True),
+            "state": pd.array(["Available", "Available"], dtype="string"),
+            "agents": pd.array([50, 60], dtype="Int64"),
+        }
+    )
+    lines = history_sparklines(history, states, [2, 1])
+    # the sum of campaigns 1 and 2 (not a share of everyone's), their longest and largest; the
+    # row of no known campaign (00:31) and campaign 3 are left out
+    assert lines == {
+        "calls_waiting": [5.0, 6.0],
+        "longest_wait": [50.0, 20.0],
+        "ewt": [6.0, 8.0],
+        # the agent-state history counts everyone: the scope's own campaign counts instead
+        "agents_free": [3.0, 0.0],
+    }
+    everyone = history_sparklines(history, states)
+    assert everyone["calls_waiting"] == [45.0, 46.0, 90.0]
+    assert everyone["agents_free"] == [50.0, 60.0]
+    assert history_sparklines(history, states, [7]) == {}  # a campaign with no history
+
+
 def test_time_in_state_is_also_a_share_of_its_alert_limit() -> None:
     from ipscape.config import Threshold
 
