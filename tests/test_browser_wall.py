@@ -6,7 +6,8 @@ to a second view, no grey-out while the live fragment reruns, and a reload of it
 server restarts (Streamlit 1.67 reconnects its websocket but keeps the old page; the wall's
 watchdog script reloads it). Another checks that the wall's look still takes effect on the
 Streamlit release it targets: Streamlit's kiosk and theme switches (ui/assets/wall.js) and the
-selectors of ui/assets/wall.css, in the dark and the light theme.
+selectors of ui/assets/wall.css, in the dark and the light theme, a sparkline of today drawn in
+the headline tiles without shrinking their numbers.
 
 Poll intervals cannot go below 8 s (config MIN_POLL_S), so each step waits on a condition of
 the page, with a deadline of its own generous enough for a loaded machine, never a fixed time.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ import pytest
 
 from ipscape import feeds
 from ipscape.client import IpscapeClient
+from ipscape.history import SQLiteHistory
 from ipscape.presentation.levels import LEVEL_COLOURS
 from ipscape.presentation.wall_board import OVERVIEW_TILES
 from ipscape.settings import settings_from_mapping
@@ -99,7 +101,7 @@ def _value(page, name: str) -> str:  # type: ignore[no-untyped-def]
 
 
 # The computed styles the theme and ui/assets/wall.css give the overview board, or null while
-# a tile is being redrawn.
+# a tile is being redrawn or a sparkline is still being drawn.
 BOARD_STYLES = """() => {
   const tiles = Array.from(document.querySelectorAll('[class*="st-key-wall-tile-"]'));
   const value = document.querySelector(
@@ -113,10 +115,36 @@ BOARD_STYLES = """() => {
     edges.push([Array.from(tile.classList).find((c) => c.startsWith("st-key-")),
                 style.borderLeftColor, parseFloat(style.borderLeftWidth)]);
   }
+  const size = (name) => {
+    const el = document.querySelector(
+      `[class*="st-key-wall-tile-${name}--"] [data-testid="stMetricValue"]`);
+    return el ? parseFloat(getComputedStyle(el).fontSize) : null;
+  };
+  // Today's sparkline: st.metric's chart in each tile (null: none), read once Vega has drawn
+  // every chart on the board.
+  const sparklines = {};
+  for (const tile of tiles) {
+    const name = Array.from(tile.classList).find((c) => c.startsWith("st-key-wall-tile-"))
+      .slice("st-key-wall-tile-".length).split("--")[0];
+    const chart = tile.querySelector('[data-testid="stMetric"] [data-testid="stMetricChart"]');
+    if (!chart) { sparklines[name] = null; continue; }
+    const drawn = chart.querySelector("svg, canvas");
+    const line = chart.querySelector(".mark-line path");
+    if (!drawn || !line) { return null; }
+    const box = drawn.getBoundingClientRect();
+    sparklines[name] = {
+      width: box.width,
+      height: box.height,
+      metricWidth: tile.querySelector('[data-testid="stMetric"]').getBoundingClientRect().width,
+      strokeWidth: parseFloat(getComputedStyle(line).strokeWidth),
+    };
+  }
   return {
     background: getComputedStyle(document.querySelector(".stApp")).backgroundColor,
     valueColour: getComputedStyle(value).color,
     valueSize: parseFloat(getComputedStyle(value).fontSize),
+    voicemailSize: size("voicemail"),
+    sparklines,
     tiles: edges,
   };
 }"""
@@ -132,6 +160,29 @@ def _open_wall(opener, url: str, **options: object):  # type: ignore[no-untyped-
         timeout=FIRST_RENDER_MS
     )
     return page
+
+
+def _seed_todays_history(path: Path, client: IpscapeClient) -> None:
+    """Three hours of today's history in the store the server is about to open (a real server
+    takes hours to record them), each quarter a little busier than the one before, so the
+    tiles have a shape to draw. The dashboard's zone is one where it is afternoon now
+    (tests/browser_support.py), so the three hours are today's whatever the time."""
+    now = datetime.now(UTC)
+    campaigns = feeds.fetch_campaigns(client, ())
+    agents = feeds.fetch_agents(client)
+    store = SQLiteHistory(path, retention_days=1)
+    try:
+        for quarter in range(12, 0, -1):
+            busier = campaigns.assign(
+                calls_waiting=campaigns["calls_waiting"].fillna(0) + 2 * (quarter % 4),
+                max_wait_s=campaigns["max_wait_s"].fillna(0) + 30 * (quarter % 4),
+                ewt_s=campaigns["ewt_s"].fillna(0) + 20 * (quarter % 3),
+            )
+            at = now - timedelta(minutes=15 * quarter)
+            store.append_campaigns(busier, at)
+            store.append_agent_states(agents, at)
+    finally:
+        store.close()
 
 
 def _waiting_upstream(client: IpscapeClient) -> str:
@@ -246,10 +297,21 @@ def test_the_walls_switches_and_styles_take_effect_in_each_theme(
     tmp_path: Path, theme: str
 ) -> None:
     """Streamlit 1.67's own switches hide the kiosk chrome and pick the theme from
-    .streamlit/config.toml, and ui/assets/wall.css's selectors still reach the board."""
+    .streamlit/config.toml, and ui/assets/wall.css's selectors still reach the board: its
+    big numbers, its coloured edges, and today's sparkline under each number with history."""
     now = datetime.now(ZoneInfo(TZ)).strftime("%H:%M")
     sim = start_simulator(SimulatorConfig(speed=0, start_time=now, timezone=TZ))
     try:
+        with IpscapeClient(
+            settings_from_mapping(
+                {
+                    "IPSCAPE_BASE_URL": sim.api_root,
+                    "IPSCAPE_API_TOKEN": sim.token,
+                    "IPSCAPE_SECRET_KEY_1": sim.keys[0],
+                }
+            )
+        ) as client:
+            _seed_todays_history(tmp_path / "history.sqlite", client)
         with (
             running_dashboard(sim.api_root, tmp_path) as server,
             sync_api.sync_playwright() as playwright,
@@ -280,6 +342,19 @@ def test_the_walls_switches_and_styles_take_effect_in_each_theme(
                 assert board["valueColour"] == _rgb(THEMES[theme]["textColor"])
                 # Big type: a tile's value is far larger than the theme's base font.
                 assert board["valueSize"] > 40, board["valueSize"]
+
+                # Today's shape under the number, from the history store: drawn in every tile
+                # with history, most of the tile wide and tall enough to read from afar, and the
+                # number as large as in the voicemail tile, which has no history to draw.
+                sparklines = board["sparklines"]
+                for name in ("waiting", "longest", "ewt", "free"):
+                    drawn = sparklines[name]
+                    assert drawn is not None, (name, sparklines)
+                    assert drawn["width"] > drawn["metricWidth"] / 2, (name, drawn)
+                    assert drawn["height"] >= 40, (name, drawn)
+                    assert drawn["strokeWidth"] >= 4, (name, drawn)  # ui/assets/wall.css
+                assert sparklines["voicemail"] is None, sparklines
+                assert board["valueSize"] == board["voicemailSize"], board
 
                 # Every tile carries its feed state and level in its class, and the CSS turns a
                 # level into the coloured edge of its metric.

@@ -543,6 +543,74 @@ def test_a_scoped_wall_counts_only_its_campaigns(wall_app) -> None:  # type: ign
     assert len(at.table[0].value) == 1
 
 
+def _charts(at) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+    """Each tile's sparkline points (empty: no sparkline)."""
+    return {m.label: list(m.proto.chart_data) for m in at.metric}
+
+
+# The tiles whose lines come from the history store (service level and abandon rate come from
+# the service-level feed, which the collector publishes with or without history).
+HISTORY_TILES = {
+    "Waiting": "calls_waiting",
+    "Longest": "longest_wait",
+    "EWT max": "ewt",
+    "Agents free": "agents_free",
+}
+
+
+def test_a_tile_draws_todays_shape_of_its_walls_own_campaigns(wall_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import streamlit as st
+
+    from ipscape.clock import start_of_day
+    from ipscape.history import SQLiteHistory
+    from ipscape.presentation.sparklines import history_sparklines
+
+    run, live, clock, _sim = wall_app
+    st.cache_data.clear()  # the history read is shared per minute, whichever store it came from
+    # Without history the tiles have their numbers and no sparkline.
+    assert not any(_charts(run({"kiosk": "1", "rotate": "0"}))[label] for label in HISTORY_TILES)
+
+    history = SQLiteHistory(tmp_path / "history.sqlite", 1, clock=clock)
+    recorded = LiveData(IpscapeClient(live.client.settings), live.config, history, clock=clock)
+    assert recorded.collector is not None
+    try:
+        recorded.collector.run_due()  # one poll so far: one point is no shape
+        at = run({"kiosk": "1", "rotate": "0"}, data=recorded)
+        assert not at.exception
+        assert not any(_charts(at)[label] for label in HISTORY_TILES)
+
+        # Earlier quarters of today, each busier than the last.
+        campaigns = recorded.campaigns().frame
+        since = start_of_day(recorded.now(), recorded.config.display_timezone)
+        for quarter in range(4):
+            busier = campaigns.assign(
+                calls_waiting=campaigns["calls_waiting"].fillna(0) + quarter,
+                max_wait_s=campaigns["max_wait_s"].fillna(0) + 60 * quarter,
+            )
+            history.append_campaigns(busier, since + timedelta(minutes=15 * quarter + 1))
+            history.append_agent_states(
+                recorded.agents().frame, since + timedelta(minutes=15 * quarter + 1)
+            )
+        first = int(campaigns["campaign_id"].iloc[0])
+        stored = history.campaign_history(since), history.agent_state_history(since)
+        st.cache_data.clear()
+        everyone = _charts(run({"kiosk": "1", "rotate": "0"}, data=recorded))
+        lines = history_sparklines(*stored)
+        for label, key in HISTORY_TILES.items():
+            assert len(lines[key]) > 1 and everyone[label] == pytest.approx(lines[key]), label
+
+        scoped = _charts(run({"kiosk": "1", "rotate": "0", "campaigns": str(first)}, data=recorded))
+        own = history_sparklines(*stored, [first])
+        assert scoped["Waiting"] == pytest.approx(own["calls_waiting"])
+        assert scoped["Agents free"] == pytest.approx(own["agents_free"])
+        assert scoped["Waiting"] != everyone["Waiting"]  # the sum of its campaigns, not all
+        # the service-level feed counts every campaign: a scoped wall draws no such line
+        assert not scoped["Service level"] and not scoped["Abandoned"]
+    finally:
+        recorded.close()
+        st.cache_data.clear()
+
+
 def test_invalid_parameters_leave_a_note_and_no_exception(wall_app) -> None:  # type: ignore[no-untyped-def]
     run, *_ = wall_app
     at = run({"kiosk": "1", "rotate": "abc", "theme": "plaid", "campaigns": "x"})

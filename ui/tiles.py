@@ -7,6 +7,8 @@ level is written out ("ALERT ■"), not only coloured, and a stale tile is marke
 
 from __future__ import annotations
 
+from typing import Literal
+
 import streamlit as st
 
 from ipscape.presentation.freshness import freshness
@@ -43,6 +45,7 @@ def tile(
     level: Level | None = None,
     snapshot: Snapshot | None = None,
     chart_data: list[float] | None = None,
+    chart_type: Literal["line", "bar", "area"] = "line",
 ) -> None:
     """A metric whose level is written out ("ALERT ■"), not only coloured; dimmed when stale.
 
@@ -69,4 +72,5 @@ def tile(
         border=True,
         # today's shape under the number (ipscape/presentation/sparklines.py); two points at least
         chart_data=chart_data if chart_data and len(chart_data) > 1 else None,
+        chart_type=chart_type,
     )

@@ -41,6 +41,7 @@ from ipscape.presentation.wall_models import Header, Tile, View, WallTable
 from ui import auth, layout, runtime, tiles
 from ui.agent_grid import show_grid
 from ui.messages import show_config_error
+from ui.sparklines import scoped_sparklines
 
 ASSETS = Path(__file__).parent / "assets"
 WATCHDOG_ID = "ipscape-wall-watchdog"
@@ -125,9 +126,17 @@ def show_table(table: WallTable) -> None:
 
 
 def show_tile(tile: Tile) -> None:
-    """A big metric with its level written out and its data age underneath."""
+    """A big metric with its level written out, today's shape under it (the overview's tiles,
+    with history) and its data age underneath."""
     with st.container(key=tile.key):
-        tiles.tile(tile.label, tile.value, level=tile.level, snapshot=tile.snapshot)
+        tiles.tile(
+            tile.label,
+            tile.value,
+            level=tile.level,
+            snapshot=tile.snapshot,
+            chart_data=list(tile.chart),
+            chart_type="area",  # a filled shape reads across a room; a thin line does not
+        )
         st.caption(plain(tile.caption))
 
 
@@ -200,7 +209,14 @@ def render_board(live: LiveData, config: DashboardConfig, params: WallParams) ->
     problem = live.store_problem()
     if problem is not None:
         st.error(plain(store_problem_text(problem, board.tz)), icon="🗄️")
-    show_view(board.view(view, now))
+    # Today's history of this wall's campaigns: one store read a minute shared by every wall
+    # and viewer, and lines kept per scope, so a redraw reads neither (ui/sparklines.py).
+    lines = (
+        scoped_sparklines(live.history, board.tz, now, params.campaigns)
+        if view == "overview"
+        else None
+    )
+    show_view(board.view(view, now, lines))
 
 
 def render() -> None:

@@ -76,7 +76,7 @@ def connection_banner(snapshots: Sequence[Snapshot], tz: str) -> str | None:
 
 @dataclass(frozen=True)
 class Tile:
-    """A big number with its level and how old its data is.
+    """A big number with its level, how old its data is and, on the overview, today's shape.
 
     ``name`` is stable (the tile's id); `key` adds the feed state and the level, so the wall's
     constant CSS can dim a stale tile and colour its edge without any markup around vendor data.
@@ -88,6 +88,9 @@ class Tile:
     snapshot: Snapshot = field(repr=False, compare=False)
     level: Level | None = None  # None: this number has no threshold
     detail: str = ""
+    # Today's shape under the number (ipscape/presentation/sparklines.py): a few dozen points at
+    # most, none when there is no history or fewer than two points.
+    chart: tuple[float, ...] = field(default=(), repr=False)
 
     @property
     def state(self) -> State:
