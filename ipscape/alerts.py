@@ -107,18 +107,25 @@ class Notification:
 _SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 _ZWSP = "\u200b"
 _MARKUP = re.compile(r"([@\[\]()*_~`|#])")
+# What makes a bare URL or domain: a scheme's "://" (or "mailto:"-like ":"), and a dot (or one
+# of the dots IDNA reads as one) between two characters of a name.
+_SCHEME = re.compile(r"(?<=\w):(?=\S)")
+_DOT = re.compile(r"(?<=\w)([.\u3002\uff0e\uff61])(?=\w)")
 _NOT_PRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def inert(name: object) -> str:
     """A vendor string as text no chat client renders as markup: one line, capped, Slack's
     ``& < >`` escaped (no ``<url|label>`` link, no ``<!channel>``), and a zero-width space after
-    each mention and Markdown character (no ``@channel``, no ``[label](url)``, no emphasis)."""
+    each mention and Markdown character (no ``@channel``, no ``[label](url)``, no emphasis),
+    after a scheme's colon and before each dot inside a word (no bare ``http://evil.example`` or
+    ``evil.example`` for Slack or Teams to link)."""
     text = "--" if is_missing(name) else str(name)
     text = " ".join(_NOT_PRINTABLE.sub(" ", text).split())
     if len(text) > MAX_NAME_CHARS:
         text = text[: MAX_NAME_CHARS - 1] + "…"
-    return _MARKUP.sub(rf"\1{_ZWSP}", text.translate(_SLACK_ESCAPES))
+    text = _MARKUP.sub(rf"\1{_ZWSP}", text.translate(_SLACK_ESCAPES))
+    return _DOT.sub(rf"{_ZWSP}\1", _SCHEME.sub(f":{_ZWSP}", text))
 
 
 def notification_text(

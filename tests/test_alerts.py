@@ -233,9 +233,9 @@ def test_the_text_line_neutralises_a_hostile_campaign_name() -> None:
     body = next(b for b in hook.bodies if b["campaign_id"] == hostile)
     assert body["campaign_name"] == HOSTILE  # data in the JSON
     text = body["text"]
-    for markup in ("<http", "|click>", "@channel", "[win](", "*bold*"):
+    for markup in ("<http", "|click>", "@channel", "[win](", "*bold*", "https://", "evil.ex"):
         assert markup not in text, markup
-    assert "&lt;https://evil.example" in text
+    assert "&lt;https:\u200b//evil\u200b.example" in text
 
 
 @pytest.mark.parametrize(
@@ -252,6 +252,39 @@ def test_inert_names_carry_no_chat_markup(name: str, forbidden: str) -> None:
     shown = inert(name)
     assert forbidden not in shown and "\n" not in shown
     assert len(inert("x" * 500)) <= 80
+
+
+# A chat client links a bare URL or domain: "http://", "www." and "name.tld" are what it looks
+# for. Each must be broken; what the name reads as (zero-width spaces aside) must not change.
+@pytest.mark.parametrize(
+    ("name", "forbidden"),
+    [
+        ("Sales http://evil.example", "http://"),
+        ("Sales https://evil.example/login", "evil.example"),
+        ("Sales evil.example", "evil.example"),
+        ("www.evil.example", "www."),
+        ("Sales ftp://10.0.0.1/x", "10.0"),
+        ("Sales evil\uff0eexample", "evil\uff0eexample"),  # a dot IDNA reads as "."
+        ("mailto:boss@evil.example", "mailto:b"),
+    ],
+)
+def test_inert_names_carry_no_bare_url_a_chat_client_would_link(name: str, forbidden: str) -> None:
+    shown = inert(name)
+    assert forbidden not in shown
+    assert shown.replace("\u200b", "") == name
+    assert inert("St. Kilda") == "St. Kilda"  # a dot before a space is no domain
+
+
+def test_a_bare_url_in_a_campaign_name_is_broken_in_the_text_but_kept_in_the_json() -> None:
+    name = "Sales http://evil.example"
+    sent: list[Notification] = []
+    Alerter(Thresholds(), sent.append).campaigns(campaigns(12, name), AT)
+    (notification,) = sent
+    assert notification.campaign_name == name and notification.payload()["campaign_name"] == name
+    assert "http://" not in notification.text and "evil.example" not in notification.text
+    assert (
+        notification.text.replace("\u200b", "") == f"ALERT ■ {name}: calls waiting 12 (alert at 10)"
+    )
 
 
 # --- the alerter on its own --------------------------------------------------------------------
