@@ -1,23 +1,30 @@
 """Alerts that reach people: a campaign metric changing level, sent by the collector.
 
-The collector (ipscape/collector.py) hands every campaigns frame and today's performance rows
-to an `Alerter`, whoever is watching. The alerter keeps its own `LevelMemory` per (metric,
-campaign), with the same thresholds and hysteresis as the tiles (ipscape/presentation/levels.py),
-and makes one `Notification` per level change, not per poll: the first reading of a key is
-news only when it is not OK, an unknown reading changes nothing, and clearing says "ok". The
-last `RECENT_MAX` notifications are published as the ``alerts`` feed (`recent_frame`), so the
-overview of every replica lists them.
+The collector (ipscape/collector.py) hands every campaigns frame, today's performance rows and
+the voicemail frame to an `Alerter`, whoever is watching. The voicemail backlog is read as each
+campaign's oldest voicemail still waiting for a call-back (`voicemail_backlog`); that age grows
+without new data, so it is read again at every activities refresh, at the collector's now.
+
+The alerter keeps its own `LevelMemory` per (metric, campaign), with the same thresholds and
+hysteresis as the tiles (ipscape/presentation/levels.py), and makes one `Notification` per
+level change, not per poll: the first reading of a key is news only when it is not OK, an
+unknown reading changes nothing, and clearing says "ok". The last `RECENT_MAX` notifications
+are published as the ``alerts`` feed (`recent_frame`), so the overview of every replica lists
+them.
 
 Delivery is an `Outbox` per channel (`WebhookSender`, and `EmailSender` over SMTP with the same
 content): a bounded queue and one background thread each, so the collector's thread only
 enqueues and polling never waits for a receiver. A failed POST is retried with
 exponential backoff (`retry_delay_s`) up to ``[alerts] max_attempts``; a full queue drops its
-oldest notification and counts it. The webhook URL carries the channel's token: it is never
-logged (only "the webhook" and the kind of failure: "HTTP 500", "no answer").
+oldest notification and counts it. What each outbox did (sent, retried, given up, dropped) and
+how many changes the alerter raised are counters (`DeliveryCounts`, `AlertStats`) that /metrics
+reads (ipscape/health.py). The webhook URL carries the channel's token: it is never logged, nor
+a label (only "the webhook" and the kind of failure: "HTTP 500", "no answer").
 
 The ``text`` line is what Slack and Teams incoming webhooks display as is; campaign names in it
 are vendor strings, made inert (`inert`): no Slack ``<link|label>`` or ``<!channel>``, no
-``@channel`` mention, no Markdown link, one line.
+``@channel`` mention, no Markdown link, no bare URL or domain that the client would link, one
+line.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import httpx
 import pandas as pd
 
 from ipscape.config import AlertsConfig, Thresholds
+from ipscape.metrics import returned_by, voicemail_summary
 from ipscape.presentation.aggregates import CAMPAIGN_METRICS
 from ipscape.presentation.formats import count, duration, is_missing, number, percent
 from ipscape.presentation.levels import OK, UNKNOWN, Level, LevelMemory
@@ -55,15 +63,21 @@ CAMPAIGNS_FEED_METRICS = {
     m: CAMPAIGN_METRICS[m] for m in ("ewt_s", "longest_wait_s", "calls_waiting")
 }
 PERFORMANCE_FEED_METRICS = {m: CAMPAIGN_METRICS[m] for m in ("service_level", "abandon_rate")}
+# The voicemail backlog (`voicemail_backlog`): metric and column share the threshold's name.
+VOICEMAIL_AGE: Final = "voicemail_age_s"
+VOICEMAIL_FEED_METRICS = {VOICEMAIL_AGE: VOICEMAIL_AGE}
 METRIC_WORDS = {
     "ewt_s": ("EWT", duration),
     "longest_wait_s": ("longest wait", duration),
     "calls_waiting": ("calls waiting", count),
     "service_level": ("service level", percent),
     "abandon_rate": ("abandon rate", percent),
+    VOICEMAIL_AGE: ("oldest voicemail waiting", duration),
 }
+# The levels a notification enters ("ok": cleared), as /metrics counts them.
+NOTIFIED_LEVELS: Final = ("warn", "alert", "ok")
 MAX_NAME_CHARS = 80
-# Levels remembered: five metrics of 20,000 campaigns, far past any tenant the budget allows.
+# Levels remembered: six metrics of 16,000 campaigns, far past any tenant the budget allows.
 MAX_KEYS = 100_000
 
 # Delivery: a short deadline per POST, a bounded queue, backoff 1 s doubling to 60 s.
@@ -170,6 +184,10 @@ class Alerter:
         self._recent: collections.deque[Notification] = collections.deque(maxlen=recent_max)
         self._lock = threading.Lock()
         self.version = 0  # grows with every notification
+        self._raised: collections.Counter[str] = collections.Counter()  # level -> notifications
+        # The campaigns of the last voicemail reading (id -> name): one that has left the frame
+        # (today's, so at midnight) reads 0 once, as its tile does, instead of holding its level.
+        self._voicemail_campaigns: dict[int, object] = {}
 
     def campaigns(self, frame: pd.DataFrame, at: datetime) -> list[Notification]:
         """The changes in a campaigns feed frame."""
@@ -178,6 +196,22 @@ class Alerter:
     def performance(self, today: pd.DataFrame, at: datetime) -> list[Notification]:
         """The changes in today's per-campaign performance rows (the total row is skipped)."""
         return self._observe(today, PERFORMANCE_FEED_METRICS, at)
+
+    def voicemail(self, voicemail: pd.DataFrame, at: datetime) -> list[Notification]:
+        """The changes in each campaign's voicemail backlog at ``at`` (`voicemail_backlog` of
+        the voicemail feed's frame, with ``returned_at``); voicemails of no campaign are
+        skipped, like the total rows of the other metrics."""
+        backlog = voicemail_backlog(voicemail, at)
+        seen = dict(zip(backlog["campaign_id"].tolist(), backlog["campaign_name"], strict=True))
+        with self._lock:
+            before, self._voicemail_campaigns = self._voicemail_campaigns, seen
+        gone = {cid: name for cid, name in before.items() if cid not in seen}
+        if gone:
+            cleared = pd.DataFrame(
+                {"campaign_id": list(gone), "campaign_name": list(gone.values())}
+            ).assign(**{VOICEMAIL_AGE: 0.0})
+            backlog = pd.concat([backlog, cleared], ignore_index=True)
+        return self._observe(backlog, VOICEMAIL_FEED_METRICS, at)
 
     def _observe(
         self, frame: pd.DataFrame, metrics: Mapping[str, str], at: datetime
@@ -198,6 +232,7 @@ class Alerter:
                         made.append(change)
             self._recent.extend(made)
             self.version += len(made)
+            self._raised.update(n.level for n in made)
         for notification in made:
             if self._send is not None:
                 self._send(notification)
@@ -230,6 +265,11 @@ class Alerter:
             ),
         )
 
+    def raised(self) -> dict[str, int]:
+        """Notifications made since the start, by the level entered (`NOTIFIED_LEVELS`)."""
+        with self._lock:
+            return {level: self._raised[level] for level in NOTIFIED_LEVELS}
+
     def recent(self) -> list[Notification]:
         """The latest notifications, oldest first."""
         with self._lock:
@@ -238,6 +278,35 @@ class Alerter:
     def recent_frame(self) -> pd.DataFrame:
         """The ``alerts`` feed: the latest notifications, newest first, typed."""
         return alerts_frame(reversed(self.recent()))
+
+
+def voicemail_backlog(voicemail: pd.DataFrame, at: datetime) -> pd.DataFrame:
+    """One row per campaign of the voicemail frame (with ``returned_at``): ``campaign_id``,
+    ``campaign_name`` (its latest) and ``voicemail_age_s``, the age at ``at`` of its oldest
+    voicemail still waiting for a call-back, as the voicemail tile reads it
+    (`voicemail_summary`); 0 when none of its voicemails waits (its backlog is clear), unknown
+    when those waiting have no receipt time. Voicemails of no campaign are left out."""
+    columns = ["campaign_id", "campaign_name", VOICEMAIL_AGE]
+    if "campaign_id" not in voicemail.columns or voicemail.empty:
+        return pd.DataFrame(columns=columns)
+    known = voicemail[voicemail["campaign_id"].notna().to_numpy(dtype=bool)]
+    if "campaign_name" not in known.columns:
+        known = known.assign(campaign_name=pd.NA)
+    names = known.groupby("campaign_id", sort=False)["campaign_name"].last()
+    waiting = known[~returned_by(known, at)]
+    # The zone only says when "returned today" began, which the age does not read.
+    oldest = {
+        cid: voicemail_summary(rows, at, tz="UTC").oldest_waiting_s
+        for cid, rows in waiting.groupby("campaign_id", sort=False)
+    }
+    return pd.DataFrame(
+        {
+            "campaign_id": [int(cid) for cid in names.index],
+            "campaign_name": list(names),
+            VOICEMAIL_AGE: pd.array([oldest.get(cid, 0.0) for cid in names.index], "Float64"),
+        },
+        columns=columns,
+    )
 
 
 def alerts_frame(notifications: Any = ()) -> pd.DataFrame:
@@ -275,6 +344,26 @@ def should_retry(status_code: int | None) -> bool:
     return status_code is None or status_code in (408, 429) or status_code >= 500
 
 
+@dataclass(frozen=True)
+class DeliveryCounts:
+    """What one channel's outbox did since it started, for /metrics (labels: ``channel`` only,
+    a fixed word, never the address)."""
+
+    channel: str  # "webhook" or "email"
+    sent: int = 0  # taken by the receiver
+    retried: int = 0  # attempts that failed and were tried again
+    given_up: int = 0  # refused for good, or still failing after max_attempts
+    dropped: int = 0  # pushed out of a full queue before they were delivered
+
+
+@dataclass(frozen=True)
+class AlertStats:
+    """The counters of one collector's alerts: changes raised and each channel's deliveries."""
+
+    raised: Mapping[str, int]  # level entered (NOTIFIED_LEVELS) -> notifications made
+    deliveries: tuple[DeliveryCounts, ...] = ()  # one per configured channel
+
+
 @dataclass
 class _Pending:
     notification: Notification
@@ -286,9 +375,12 @@ class Outbox:
 
     `send` never blocks: it appends to a bounded queue (the oldest is dropped and counted when it
     is full) and returns. One notification is delivered at a time, in order; a failure is
-    retried after `retry_delay_s` until ``max_attempts``, then given up with a warning."""
+    retried after `retry_delay_s` until ``max_attempts``, then given up with a warning. What
+    happened is counted (`counts`), under a lock of its own: the collector's thread counts the
+    drops, this one the rest, and /metrics reads them from a third."""
 
     channel = "outbox"  # what the log lines call it (never its address)
+    label = "outbox"  # the channel's label in /metrics
 
     def __init__(
         self,
@@ -306,14 +398,20 @@ class Outbox:
         self._busy = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        # what happened, for tests and operators
-        self.attempts = 0
-        self.delivered = 0
-        self.given_up = 0
-        self.dropped = 0
+        self._counted: collections.Counter[str] = collections.Counter()  # DeliveryCounts' fields
+        self._count_lock = threading.Lock()
 
     def __repr__(self) -> str:  # never the address: a webhook URL carries the channel's token
         return f"{type(self).__name__}(max_attempts={self.max_attempts}, queued={len(self._queue)})"
+
+    def _count(self, what: str) -> None:
+        with self._count_lock:
+            self._counted[what] += 1
+
+    def counts(self) -> DeliveryCounts:
+        """What this outbox did so far (a consistent copy)."""
+        with self._count_lock:
+            return DeliveryCounts(self.label, **self._counted)
 
     def start(self) -> Outbox:
         if self._thread is None:
@@ -325,7 +423,7 @@ class Outbox:
         with self._cond:
             if len(self._queue) >= self.queue_max:
                 self._queue.popleft()
-                self.dropped += 1
+                self._count("dropped")
                 log.warning("alerts: queue full, the oldest notification was dropped")
             self._queue.append(_Pending(notification))
             self._cond.notify_all()
@@ -347,7 +445,7 @@ class Outbox:
                 delay = self._attempt(pending)
             except Exception:  # a bug of ours must not end the thread: this one is given up
                 log.exception("alerts: delivering a notification failed")
-                self.given_up += 1
+                self._count("given_up")
                 delay = None
             with self._cond:
                 if delay is None and self._queue and self._queue[0] is pending:
@@ -360,13 +458,12 @@ class Outbox:
     def _attempt(self, pending: _Pending) -> float | None:
         """One POST; the seconds to wait before trying again, or None when done with it."""
         pending.attempts += 1
-        self.attempts += 1
         status = self._deliver(pending.notification)
         if status is not None and 200 <= status < 300:
-            self.delivered += 1
+            self._count("sent")
             return None
         if not should_retry(status) or pending.attempts >= self.max_attempts:
-            self.given_up += 1
+            self._count("given_up")
             log.warning(
                 "alerts: the %s did not take a notification after %d attempt(s) (%s); given up",
                 self.channel,
@@ -375,6 +472,7 @@ class Outbox:
             )
             return None
         delay = retry_delay_s(pending.attempts, self.first_retry_s, self.max_retry_s)
+        self._count("retried")
         log.debug(
             "alerts: %s attempt %d failed; retrying in %g s", self.channel, pending.attempts, delay
         )
@@ -401,7 +499,7 @@ class Outbox:
 class WebhookSender(Outbox):
     """POSTs notifications as JSON to one webhook."""
 
-    channel = "webhook"
+    channel = label = "webhook"
 
     def __init__(self, url: str, *, timeout_s: float = POST_TIMEOUT_S, **options: Any) -> None:
         super().__init__(**options)
@@ -433,6 +531,7 @@ class EmailSender(Outbox):
     (the password from the environment, `SMTP_PASSWORD_ENV`)."""
 
     channel = "mail server"
+    label = "email"
 
     def __init__(
         self, config: AlertsConfig, *, password: str = "", timeout_s: float = POST_TIMEOUT_S,
@@ -489,7 +588,10 @@ def senders_for(config: AlertsConfig, env: Mapping[str, str] | None = None) -> t
 __all__: Sequence[str] = (
     "ALERTS_FEED",
     "ALERT_COLUMNS",
+    "NOTIFIED_LEVELS",
+    "AlertStats",
     "Alerter",
+    "DeliveryCounts",
     "EmailSender",
     "Notification",
     "Outbox",
@@ -501,4 +603,5 @@ __all__: Sequence[str] = (
     "retry_delay_s",
     "senders_for",
     "should_retry",
+    "voicemail_backlog",
 )

@@ -50,6 +50,7 @@ def operator_view(
         meter=client.meter,
         budget=client.budget,
         active_collector=lambda: pgstore.current_leader(pool),
+        alerts=leased.alert_stats,
     )
 
 

@@ -238,6 +238,12 @@ class Collector:
 
         return publish
 
+    def alert_stats(self) -> alerts.AlertStats:
+        """The alerter's and the outboxes' counters (for /metrics)."""
+        return alerts.AlertStats(
+            self.alerter.raised(), tuple(outbox.counts() for outbox in self.senders)
+        )
+
     def _send(self, notification: alerts.Notification) -> None:
         for outbox in self.senders:
             outbox.send(notification)  # enqueues: never waits for a receiver
@@ -286,10 +292,15 @@ class Collector:
                 self.snapshots.report(feed_status)
             else:
                 self.snapshots.publish(feed_status, shown)
+        # The voicemail backlog's age grows without new data: read at every refresh, at now.
+        voicemail = derived.get("voicemail")
         performance = derived.get(metric_feeds.PERFORMANCE_FEED)
+        if voicemail is not None and voicemail is not _FAILED:
+            self._alert(self.alerter.voicemail, voicemail.frame)
         if performance is not None and performance is not _FAILED:
             today = metric_feeds.window_rows(performance.frame, "today")
             self._alert(self.alerter.performance, today)
+        if current is not None:
             self._publish_alerts()
 
     def _failed(self, status: FeedStatus) -> FeedStatus:
@@ -447,6 +458,12 @@ class LeasedCollector:
     def active(self) -> bool:
         with self._lock:
             return self.collector is not None
+
+    def alert_stats(self) -> alerts.AlertStats | None:
+        """The current tenure's alert counters (they start again with each); None on standby."""
+        with self._lock:
+            collector = self.collector
+        return None if collector is None else collector.alert_stats()
 
     def start(self) -> None:
         if self._thread is None:

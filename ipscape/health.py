@@ -1,8 +1,8 @@
 """Health and metrics for operators: ``GET /healthz`` (JSON) and ``GET /metrics`` (Prometheus).
 
 Both read only what the collector already holds (the snapshot store's statuses, the client's
-`UpstreamMeter`, the `RequestBudget`, the history store's status), so a probe or a scrape costs
-no tenant request, however often it comes.
+`UpstreamMeter`, the `RequestBudget`, the history store's status, the alerts' counters), so a
+probe or a scrape costs no tenant request, however often it comes.
 
 The health rule, per feed (``feed_limit_s``):
 
@@ -43,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ipscape.alerts import NOTIFIED_LEVELS, AlertStats
 from ipscape.budget import RequestBudget
 from ipscape.client import UpstreamMeter
 from ipscape.clock import Clock, utc_from_timestamp
@@ -84,6 +85,9 @@ class OperatorView:
     # Scaled deployments: who holds the collector lease, and this replica's follower.
     active_collector: Callable[[], CollectorInfo | None] | None = None
     follower: SnapshotFollower | None = None
+    # The alerts this process sends (its collector's counters); None: no collector here, or
+    # one standing by for the lease.
+    alerts: Callable[[], AlertStats | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,7 @@ class OperatorCollector(Collector):
                 value=float(self.view.history.status().recording),
             )
         yield from _scale_out_metrics(self.view)
+        yield from _alert_metrics(self.view)
         coverage = self.view.coverage() if self.view.coverage is not None else None
         if coverage is not None:
             yield GaugeMetricFamily(
@@ -309,6 +314,44 @@ def _scale_out_metrics(view: OperatorView) -> Iterator[Metric]:
             "1 while this replica can read the shared store, else 0.",
             value=float(follower.problem() is None),
         )
+
+
+def _alert_metrics(view: OperatorView) -> Iterator[Metric]:
+    stats = view.alerts() if view.alerts is not None else None
+    if stats is None:
+        return
+    raised = CounterMetricFamily(
+        "ipscape_alerts_raised",
+        "Level changes the collector announced, by the level entered (ok: cleared).",
+        labels=["level"],
+    )
+    for level in NOTIFIED_LEVELS:
+        raised.add_metric([level], stats.raised.get(level, 0))
+    sent = CounterMetricFamily(
+        "ipscape_alerts_sent", "Notifications the channel took.", labels=["channel"]
+    )
+    retried = CounterMetricFamily(
+        "ipscape_alerts_retried",
+        "Failed delivery attempts that were tried again.",
+        labels=["channel"],
+    )
+    given_up = CounterMetricFamily(
+        "ipscape_alerts_given_up",
+        "Notifications given up: refused for good, or still failing after max_attempts.",
+        labels=["channel"],
+    )
+    dropped = CounterMetricFamily(
+        "ipscape_alerts_dropped",
+        "Notifications dropped from a full queue before they were delivered.",
+        labels=["channel"],
+    )
+    for counts in stats.deliveries:
+        labels = [safe_label(counts.channel) or "other"]  # a fixed word, never the address
+        sent.add_metric(labels, counts.sent)
+        retried.add_metric(labels, counts.retried)
+        given_up.add_metric(labels, counts.given_up)
+        dropped.add_metric(labels, counts.dropped)
+    yield from (raised, sent, retried, given_up, dropped)
 
 
 def _feed_metrics(feeds: list[FeedHealth]) -> Iterator[Metric]:

@@ -7,6 +7,7 @@ in tests/test_collector.py; the receiver is an http.server on 127.0.0.1 in a thr
 
 from __future__ import annotations
 
+import collections
 import email.policy
 import itertools
 import json
@@ -16,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -28,7 +29,11 @@ from ipscape import frames
 from ipscape.alerts import (
     ALERT_COLUMNS,
     ALERTS_FEED,
+    RECENT_MAX,
+    VOICEMAIL_AGE,
     Alerter,
+    DeliveryCounts,
+    EmailSender,
     Notification,
     Outbox,
     WebhookSender,
@@ -36,6 +41,7 @@ from ipscape.alerts import (
     retry_delay_s,
     senders_for,
     should_retry,
+    voicemail_backlog,
 )
 from ipscape.client import IpscapeClient, RetryPolicy
 from ipscape.clock import ManualClock
@@ -43,15 +49,20 @@ from ipscape.collector import Collector
 from ipscape.config import (
     AlertsConfig,
     DashboardConfig,
+    Threshold,
     Thresholds,
     config_from_mapping,
 )
 from ipscape.errors import ConfigError
+from ipscape.health import OperatorView
+from ipscape.metrics import feeds as metric_feeds
+from ipscape.metrics import voicemail_summary
 from ipscape.presentation import tables
 from ipscape.settings import demo_settings
 from ipscape.simulator import RunningSimulator, SimulatorConfig, start_simulator
 from ipscape.snapshots import MemorySnapshots
 from tests.app_support import MANUAL_POLL, api, open_page
+from tests.test_health import metric_samples, sample, serving
 
 POLL = MANUAL_POLL
 CAMPAIGNS = "GET /v3.0/campaigns"
@@ -68,13 +79,17 @@ class Receiver:
     url: str
     bodies: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
+    # Statuses answered first, one per request, before ``status`` for all the others.
+    first: list[int] = field(default_factory=list)
     # While cleared, each request is held (a receiver that hangs); set = answer at once.
     answering: threading.Event = field(default_factory=threading.Event)
 
 
 @contextmanager
-def receiver(status: int = 200, *, answering: bool = True) -> Iterator[Receiver]:
-    state = Receiver(url="")
+def receiver(
+    status: int = 200, *, answering: bool = True, first: tuple[int, ...] = ()
+) -> Iterator[Receiver]:
+    state = Receiver(url="", first=list(first))
     state.status = status
     if answering:
         state.answering.set()
@@ -84,7 +99,7 @@ def receiver(status: int = 200, *, answering: bool = True) -> Iterator[Receiver]
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             state.bodies.append(json.loads(body))
             state.answering.wait(FLUSH_S)
-            self.send_response(state.status)
+            self.send_response(state.first.pop(0) if state.first else state.status)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -119,6 +134,14 @@ class Env:
         self.clock.advance(seconds)
         self.collector.run_due()
 
+    def backlog(self) -> dict[int, float]:
+        """Each campaign's oldest waiting voicemail's age in the published voicemail frame, at
+        the collector's now."""
+        _status, result = self.snapshots.read("voicemail")
+        assert result is not None
+        rows = voicemail_backlog(result.frame, self.collector._now())
+        return dict(zip(rows["campaign_id"], rows[VOICEMAIL_AGE], strict=True))
+
     def inbound(self) -> int:
         return next(
             int(c["campaignId"])
@@ -129,14 +152,19 @@ class Env:
 
 @contextmanager
 def collecting(
-    url: str, senders: tuple[Outbox, ...] | None = None, names: tuple[str, ...] = ()
+    url: str,
+    senders: tuple[Outbox, ...] | None = None,
+    names: tuple[str, ...] = (),
+    thresholds: Thresholds | None = None,
 ) -> Iterator[Env]:
     sim = start_simulator(
         SimulatorConfig(seed=4, speed=0, page_size=500, calls_per_day=1500, extra_names=names)
     )
     clock = ManualClock(frames.parse_timestamp(sim.state()["now"]).to_pydatetime())
     client = IpscapeClient(demo_settings(sim.api_root), retry=RetryPolicy(max_attempts=1))
-    config = DashboardConfig(poll=POLL, alerts=AlertsConfig(webhook_url=url))
+    config = DashboardConfig(
+        poll=POLL, alerts=AlertsConfig(webhook_url=url), thresholds=thresholds or Thresholds()
+    )
     snapshots = MemorySnapshots()
     collector = Collector(client, config, snapshots, clock=clock, senders=senders)
     try:
@@ -213,7 +241,7 @@ def test_a_failing_webhook_is_retried_without_stalling_the_collector(
             hook.answering.set()  # now it answers, with 500 every time
             assert sender.flush(FLUSH_S)
             queued = len(env.collector.alerter.recent())
-    assert sender.given_up == queued and sender.delivered == 0
+    assert sender.counts() == DeliveryCounts("webhook", retried=2 * queued, given_up=queued)
     assert len(hook.bodies) == 3 * queued  # every notification: three attempts, then given up
     assert "given up" in caplog.text
     assert SECRET_PATH not in caplog.text and hook.url not in caplog.text
@@ -345,7 +373,8 @@ def test_a_full_queue_drops_the_oldest_and_counts_it() -> None:
     alerter = Alerter(Thresholds(), sender.send)
     for waiting in (12, 0, 12):
         alerter.campaigns(campaigns(waiting), AT)
-    assert sender.dropped == 1 and "never-started" not in repr(sender)
+    assert sender.counts() == DeliveryCounts("webhook", dropped=1)
+    assert "never-started" not in repr(sender)
     sender.stop()
 
 
@@ -368,6 +397,199 @@ def test_the_alerts_feed_is_fresh_with_every_poll_and_new_only_when_it_changed()
     assert first is not None and calm is not None and surged is not None
     assert calm.version == first.version and calm.fetched_at > first.fetched_at  # type: ignore[operator]
     assert surged.version == first.version + 1
+
+
+# --- the voicemail backlog ---------------------------------------------------------------------
+
+VM_CALLER = "(02) 9999 0000"
+
+
+def voicemail_left(
+    activity_id: int, received: datetime, campaign: int | None = 7, caller: str = VM_CALLER
+) -> dict[str, Any]:
+    """A call that reached voicemail, as the tenant sends it."""
+    return {
+        "type": "call.inbound",
+        "data": {
+            "activityId": activity_id,
+            "activityStatusName": "Voicemail",
+            "source": caller,
+            "destination": "+61280000000",
+            "campaignId": campaign,
+            "campaignName": None if campaign is None else f"Campaign {campaign}",
+            "voicemailMetadata": [{"mediaId": 9000 + activity_id, "duration": 20}],
+            "timestamps": {"created": received.isoformat()},
+        },
+    }
+
+
+def call_back(activity_id: int, created: datetime, number: str) -> dict[str, Any]:
+    """An outbound call (a dial attempt) to ``number``: it returns a voicemail left before it
+    from that number (metrics.returned_at)."""
+    return {
+        "type": "call.outbound",
+        "data": {
+            "activityId": activity_id,
+            "dialStatusName": "No Answer",
+            "destination": number,
+            "campaignId": 5,
+            "timestamps": {"created": created.isoformat()},
+        },
+    }
+
+
+def voicemail_feed(*items: dict[str, Any]) -> pd.DataFrame:
+    """The voicemail feed's frame as the collector publishes it: ``returned_at`` filled in."""
+    listed = list(items)
+    return metric_feeds.with_returned_at(
+        frames.voicemail_frame(listed), frames.activities_frame(listed)
+    )
+
+
+def minutes(n: float) -> datetime:
+    return AT + timedelta(minutes=n)
+
+
+def test_a_voicemail_left_waiting_warns_once_alerts_once_and_its_call_back_clears_it() -> None:
+    sent: list[Notification] = []
+    alerter = Alerter(Thresholds(), sent.append)  # voicemail_age_s: warn 30 min, alert 60 min
+    waiting = voicemail_feed(voicemail_left(1, AT))
+    # The same frame all along: the age grows with the time it is read at, not with new data.
+    for n in (1, 29, 30, 31, 45, 59.5, 60, 61, 90):
+        alerter.voicemail(waiting, minutes(n))
+    assert [(n.level, n.value, n.threshold) for n in sent] == [
+        ("warn", 1800, 1800),
+        ("alert", 3600, 3600),
+    ]
+    assert sent[0].text == "WARN ▲ Campaign 7: oldest voicemail waiting 30:00 (warn at 30:00)"
+    assert sent[0].metric == VOICEMAIL_AGE and sent[0].campaign_id == 7
+    # Returned: an outbound call to the caller's number, written another way.
+    returned = voicemail_feed(voicemail_left(1, AT), call_back(2, minutes(91), "+61 2 9999 0000"))
+    alerter.voicemail(returned, minutes(90.5))  # the call-back is not made yet at 90.5
+    for n in (92, 93, 120):
+        alerter.voicemail(returned, minutes(n))
+    assert [n.level for n in sent] == ["warn", "alert", "ok"]
+    assert sent[-1].value == 0 and sent[-1].text == (
+        "OK ✓ Campaign 7: oldest voicemail waiting 0:00 (back from alert; warn at 30:00)"
+    )
+
+
+def test_a_campaigns_backlog_is_its_oldest_voicemail_still_waiting() -> None:
+    feed = voicemail_feed(
+        voicemail_left(1, minutes(0)),
+        voicemail_left(2, minutes(20)),
+        voicemail_left(3, minutes(5), campaign=8, caller="+61 3 5555 0000"),
+        call_back(4, minutes(21), VM_CALLER),  # returns 1 and 2: the same caller
+        voicemail_left(5, minutes(30)),
+        voicemail_left(6, minutes(10), campaign=None),
+    )
+    backlog = voicemail_backlog(feed, minutes(40))
+    ages = dict(zip(backlog["campaign_id"], backlog[VOICEMAIL_AGE], strict=True))
+    assert ages == {7: 600.0, 8: 2100.0}  # 7: only 5 waits (10 min); no campaign: left out
+    rows = feed[feed["campaign_id"].eq(8).fillna(False)]
+    assert ages[8] == voicemail_summary(rows, minutes(40), tz="UTC").oldest_waiting_s
+    assert voicemail_backlog(feed, minutes(20.5))[VOICEMAIL_AGE].tolist() == [1230.0, 930.0]
+
+
+def test_a_voicemail_waiting_past_midnight_leaves_the_day_and_its_campaign_clears() -> None:
+    sent: list[Notification] = []
+    alerter = Alerter(Thresholds(), sent.append)
+    other = "+61 3 5555 0000"
+    alerter.voicemail(
+        voicemail_feed(voicemail_left(1, AT), voicemail_left(2, AT, 8, other)), minutes(45)
+    )
+    # Today's frame after midnight holds only campaign 8's (still waiting): 7 reads 0 once.
+    for n in (51, 52):
+        alerter.voicemail(voicemail_feed(voicemail_left(2, AT, 8, other)), minutes(n))
+    assert [(n.campaign_id, n.level) for n in sent] == [(7, "warn"), (8, "warn"), (7, "ok")]
+
+
+def test_the_collector_reads_the_voicemail_backlog_at_every_refresh_at_its_own_now() -> None:
+    """A threshold just above the oldest voicemail's age at the first poll is crossed two
+    activities refreshes later with no call-back in between: one warn, with the age then."""
+    with collecting("") as probe:
+        probe.collector.run_due()
+        campaign, first = max(probe.backlog().items(), key=lambda item: item[1])
+    step = POLL.activities_s
+    thresholds = Thresholds(voicemail_age_s=Threshold(first + 1.5 * step, first + 100 * step, 1))
+    with receiver() as hook, collecting(hook.url, thresholds=thresholds) as env:
+        env.collector.run_due()
+        started = env.clock()
+        for _ in range(4):
+            env.advance(step)
+        assert env.collector.senders[0].flush(FLUSH_S)
+        assert env.backlog()[campaign] == first + 4 * step  # waiting all along
+    warned = [b for b in hook.bodies if b["metric"] == VOICEMAIL_AGE]
+    assert [(b["campaign_id"], b["level"]) for b in warned] == [(campaign, "warn")]
+    assert warned[0]["value"] == first + 2 * step
+    assert datetime.fromisoformat(warned[0]["at"]).timestamp() == started + 2 * step
+
+
+def test_the_collector_alerts_each_campaigns_voicemail_backlog_once() -> None:
+    with receiver() as hook, collecting(hook.url) as env:
+        env.collector.run_due()
+        backlog = env.backlog()
+        for _ in range(3):
+            env.advance(POLL.activities_s)
+        assert env.collector.senders[0].flush(FLUSH_S)
+    alerted = {b["campaign_id"]: b for b in hook.bodies if b["metric"] == VOICEMAIL_AGE}
+    late = {cid for cid, age in backlog.items() if age >= Thresholds().voicemail_age_s.alert}
+    assert late and set(alerted) == late  # the simulated night left voicemails waiting
+    for cid, body in alerted.items():
+        assert of(hook.bodies, cid, VOICEMAIL_AGE) == ["alert"]
+        assert body["value"] == backlog[cid] and "oldest voicemail waiting" in body["text"]
+
+
+# --- what delivery did, counted -----------------------------------------------------------------
+
+
+def test_a_retried_delivery_is_counted_per_channel_and_read_from_metrics() -> None:
+    """The webhook answers 500 once, then 200; the mail server takes everything."""
+    with receiver(first=(500,)) as hook, mail_server() as (port, received):
+        webhook = WebhookSender(hook.url, first_retry_s=0.01)
+        mail = EmailSender(mail_config(port))
+        with collecting("", (webhook.start(), mail.start())) as env:
+            env.collector.run_due()  # the simulated night's voicemails: a few alerts
+            assert webhook.flush(FLUSH_S) and mail.flush(FLUSH_S)
+            made = len(env.collector.alerter.recent())
+            view = OperatorView(
+                snapshots=env.snapshots, feeds={}, clock=env.clock, alerts=env.collector.alert_stats
+            )
+            with serving(lambda: view) as http:
+                text = http.get("/metrics").text
+    assert 0 < made < RECENT_MAX
+    assert webhook.counts() == DeliveryCounts("webhook", sent=made, retried=1)
+    assert mail.counts() == DeliveryCounts("email", sent=made) and len(received) == made
+    got = metric_samples(text.encode())
+    levels = collections.Counter(n.level for n in env.collector.alerter.recent())
+    for level in ("warn", "alert", "ok"):
+        assert sample(got, "ipscape_alerts_raised_total", level=level) == levels[level]
+    assert sample(got, "ipscape_alerts_sent_total", channel="webhook") == made
+    assert sample(got, "ipscape_alerts_retried_total", channel="webhook") == 1
+    assert sample(got, "ipscape_alerts_given_up_total", channel="webhook") == 0
+    assert sample(got, "ipscape_alerts_sent_total", channel="email") == made
+    assert sample(got, "ipscape_alerts_dropped_total", channel="email") == 0
+    for name in ("raised", "sent", "retried", "given_up", "dropped"):
+        assert f"# HELP ipscape_alerts_{name}_total " in text
+        assert f"# TYPE ipscape_alerts_{name}_total counter" in text
+    for secret in (SECRET_PATH, hook.url, str(port), "example.com"):
+        assert secret not in text, secret
+
+
+def test_a_refused_delivery_is_given_up_and_a_full_queue_drop_is_counted() -> None:
+    with receiver(400) as hook:
+        webhook = WebhookSender(hook.url, queue_max=1, first_retry_s=0.01)
+        alerter = Alerter(Thresholds(), webhook.send)
+        alerter.campaigns(campaigns(12), AT)
+        alerter.campaigns(campaigns(0), AT)  # the queue holds one: the alert is dropped
+        assert webhook.counts() == DeliveryCounts("webhook", dropped=1)
+        try:
+            assert webhook.start().flush(FLUSH_S)
+        finally:
+            webhook.stop()
+    assert webhook.counts() == DeliveryCounts("webhook", given_up=1, dropped=1)
+    assert [b["level"] for b in hook.bodies] == ["ok"]  # a 400 is not tried again
+    assert alerter.raised() == {"warn": 0, "alert": 1, "ok": 1}
 
 
 # --- mail --------------------------------------------------------------------------------------
@@ -406,25 +628,28 @@ def mail_server() -> Iterator[tuple[int, list[bytes]]]:
         thread.join(5)
 
 
+def mail_config(port: int) -> AlertsConfig:
+    return config_from_mapping(
+        {
+            "alerts": {
+                "smtp_host": "127.0.0.1",
+                "smtp_port": port,
+                "smtp_from": "wallboard@example.com",
+                "smtp_to": ["supervisors@example.com"],
+            }
+        }
+    ).alerts
+
+
 def test_a_mail_server_gets_the_same_content() -> None:
     with mail_server() as (port, received):
-        config = config_from_mapping(
-            {
-                "alerts": {
-                    "smtp_host": "127.0.0.1",
-                    "smtp_port": port,
-                    "smtp_from": "wallboard@example.com",
-                    "smtp_to": ["supervisors@example.com"],
-                }
-            }
-        ).alerts
-        (outbox,) = senders_for(config, env={})
+        (outbox,) = senders_for(mail_config(port), env={})
         try:
             Alerter(Thresholds(), outbox.send).campaigns(campaigns(12), AT)
             assert outbox.flush(FLUSH_S)
         finally:
             outbox.stop()
-    assert outbox.delivered == 1 and len(received) == 1
+    assert outbox.counts() == DeliveryCounts("email", sent=1) and len(received) == 1
     mail = message_from_bytes(received[0], policy=email.policy.default)
     assert mail["Subject"] == "ALERT ■ Sales: calls waiting 12 (alert at 10)"
     assert mail["To"] == "supervisors@example.com"

@@ -25,9 +25,11 @@ import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 
+from ipscape.alerts import AlertStats, DeliveryCounts
 from ipscape.budget import RequestBudget
 from ipscape.client import IpscapeClient, UpstreamMeter
 from ipscape.clock import ManualClock, utc_from_timestamp
+from ipscape.config import DashboardConfig
 from ipscape.feeds import Coverage
 from ipscape.frames import campaigns_frame
 from ipscape.health import (
@@ -38,11 +40,13 @@ from ipscape.health import (
     routes,
 )
 from ipscape.history import ResilientHistory, SQLiteHistory
+from ipscape.live import LiveData
 from ipscape.replica import SnapshotFollower
 from ipscape.settings import demo_settings
 from ipscape.simulator import RunningSimulator
 from ipscape.simulator.server import bind_socket
 from ipscape.snapshots import FeedStatus, MemorySnapshots
+from ui import server
 
 ROOT = Path(__file__).resolve().parents[1]
 CANARY = "canary-error-text-5d1e"
@@ -345,7 +349,17 @@ def full_view(
         coverage=lambda: coverage,
         active_collector=lambda: Holder("collector-a:4242"),
         follower=SnapshotFollower(store, MemorySnapshots()),
+        alerts=lambda: ALERT_STATS,
     )
+
+
+ALERT_STATS = AlertStats(
+    {"warn": 3, "alert": 2, "ok": 4},
+    (
+        DeliveryCounts("webhook", sent=8, retried=5, given_up=1),
+        DeliveryCounts("email", sent=9, dropped=2),
+    ),
+)
 
 
 def test_metrics_report_every_feed_in_numbers(
@@ -409,6 +423,56 @@ def test_metrics_report_upstream_budget_uptime_history_and_coverage(
         view.history.close()
     got = metric_samples(metrics_text(view)[0])
     assert sample(got, "ipscape_history_recording") == 0
+
+
+def test_metrics_count_the_alerts_raised_and_each_channels_deliveries(
+    store: MemorySnapshots, clock: ManualClock, tmp_path: Path
+) -> None:
+    view = full_view(store, clock, ManualClock(start=0.0), tmp_path)
+    try:
+        body = metrics_text(view)[0]
+    finally:
+        assert view.history is not None
+        view.history.close()
+    got = metric_samples(body)
+    raised = {lv: sample(got, "ipscape_alerts_raised_total", level=lv) for lv in ("warn", "ok")}
+    assert raised == {"warn": 3, "ok": 4}
+    assert sample(got, "ipscape_alerts_sent_total", channel="webhook") == 8
+    assert sample(got, "ipscape_alerts_retried_total", channel="webhook") == 5
+    assert sample(got, "ipscape_alerts_given_up_total", channel="webhook") == 1
+    assert sample(got, "ipscape_alerts_dropped_total", channel="webhook") == 0
+    assert sample(got, "ipscape_alerts_sent_total", channel="email") == 9
+    assert sample(got, "ipscape_alerts_dropped_total", channel="email") == 2
+    text = body.decode()
+    assert "# TYPE ipscape_alerts_given_up_total counter" in text
+    assert "# HELP ipscape_alerts_given_up_total " in text
+
+
+def test_no_alert_metrics_where_no_collector_sends_them(
+    store: MemorySnapshots, clock: ManualClock
+) -> None:
+    """A replica (no alerts source) and a collector standing by for the lease (None)."""
+    for view in (view_of(store, clock), view_of(store, clock, alerts=lambda: None)):
+        assert "ipscape_alerts_" not in metrics_text(view)[0].decode()
+
+
+def test_the_servers_view_reads_the_alerts_of_its_collector_and_none_on_a_replica(
+    shared_simulator: RunningSimulator,
+) -> None:
+    """ui/server.py's /metrics: the embedded collector's counters; a replica has none."""
+    client = IpscapeClient(demo_settings(shared_simulator.api_root))
+    embedded = LiveData(client, DashboardConfig())
+    replica = LiveData(client, DashboardConfig(), embedded=False)
+    try:
+        assert embedded.collector is not None
+        alerts = server.operator_view_of(embedded).alerts
+        assert alerts is not None and alerts() == embedded.collector.alert_stats()
+        assert alerts() == AlertStats({"warn": 0, "alert": 0, "ok": 0})  # nothing configured
+        assert server.operator_view_of(replica).alerts is None
+    finally:
+        embedded.close()
+        replica.close()
+        client.close()
 
 
 def test_an_unlimited_budget_reads_as_infinity(store: MemorySnapshots, clock: ManualClock) -> None:
