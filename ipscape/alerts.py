@@ -183,7 +183,6 @@ class Alerter:
         self._memory = LevelMemory(max_keys=MAX_KEYS)
         self._recent: collections.deque[Notification] = collections.deque(maxlen=recent_max)
         self._lock = threading.Lock()
-        self.version = 0  # grows with every notification
         self._raised: collections.Counter[str] = collections.Counter()  # level -> notifications
         # The campaigns of the last voicemail reading (id -> name): one that has left the frame
         # (today's, so at midnight) reads 0 once, as its tile does, instead of holding its level.
@@ -231,7 +230,6 @@ class Alerter:
                     if change is not None:
                         made.append(change)
             self._recent.extend(made)
-            self.version += len(made)
             self._raised.update(n.level for n in made)
         for notification in made:
             if self._send is not None:
@@ -264,6 +262,12 @@ class Alerter:
                 name, metric, now, value, bound, worse, lower_is_worse=not threshold.higher_is_worse
             ),
         )
+
+    @property
+    def version(self) -> int:
+        """Grows with every notification (the alerts feed is published again when it did)."""
+        with self._lock:
+            return sum(self._raised.values())
 
     def raised(self) -> dict[str, int]:
         """Notifications made since the start, by the level entered (`NOTIFIED_LEVELS`)."""
