@@ -119,7 +119,7 @@ class SnapshotFollower:
                 if result is None:
                     self.local.report(fresh)
                 else:
-                    self.local.publish(fresh, result)  # the frame with its drops
+                    self.local.copy(fresh, result)  # the frame with its drops, same version
                     copied.append(feed)
                 self._seen[feed] = fresh
             elif status != seen:
@@ -222,13 +222,18 @@ class CachedHistory:
         self.store.append_activities(frame)
 
     def campaign_history(
-        self, since: datetime, campaign_ids: Sequence[int] | None = None
+        self,
+        since: datetime,
+        campaign_ids: Sequence[int] | None = None,
+        until: datetime | None = None,
     ) -> pd.DataFrame:
-        key = ("campaigns", since, None if campaign_ids is None else tuple(campaign_ids))
-        return self._read(key, lambda: self.store.campaign_history(since, campaign_ids))
+        key = ("campaigns", since, None if campaign_ids is None else tuple(campaign_ids), until)
+        return self._read(key, lambda: self.store.campaign_history(since, campaign_ids, until))
 
-    def agent_state_history(self, since: datetime) -> pd.DataFrame:
-        return self._read(("agents", since), lambda: self.store.agent_state_history(since))
+    def agent_state_history(self, since: datetime, until: datetime | None = None) -> pd.DataFrame:
+        return self._read(
+            ("agents", since, until), lambda: self.store.agent_state_history(since, until)
+        )
 
     def activity_history(self, since: datetime, until: datetime | None = None, **filters: Any):
         key = ("activities", since, until, tuple(sorted(filters.items())))

@@ -184,6 +184,15 @@ class MemorySnapshots:
             self._cond.notify_all()
             return stored
 
+    def copy(self, status: FeedStatus, published: FrameResult | pd.DataFrame) -> None:
+        """Store another store's version as it is, its number included: a replica's copy
+        (ipscape/replica.py) then says what the shared store says, in health and metrics too,
+        however many versions it skipped between two checks."""
+        with self._cond:
+            self._status[status.feed] = status
+            self._results[status.feed] = as_result(published)
+            self._cond.notify_all()
+
     def report(self, status: FeedStatus) -> None:
         with self._cond:
             previous = self._status.get(status.feed)
