@@ -93,6 +93,18 @@ def test_campaign_history_filters_by_time_and_campaign(store):
     assert store.campaign_history(T0, campaign_ids=[]).empty
 
 
+def test_a_range_with_an_end_leaves_out_what_came_at_and_after_it(store):
+    for hour in range(4):
+        store.append_campaigns(campaigns(ewt=float(hour)), T0 + timedelta(hours=hour))
+        store.append_agent_states(agents(*["Busy"] * (hour + 1)), T0 + timedelta(hours=hour))
+    until = T0 + timedelta(hours=2)
+    past = store.campaign_history(T0 + timedelta(hours=1), [1], until)
+    assert past["ewt_s"].tolist() == [1.0]
+    assert sorted(store.campaign_history(T0, None, until)["ewt_s"].unique()) == [0.0, 1.0, 90.0]
+    assert store.agent_state_history(T0, until)["agents"].tolist() == [1, 2]
+    assert store.agent_state_history(T0)["agents"].tolist() == [1, 2, 3, 4]  # no end: until now
+
+
 def test_the_same_moment_is_stored_once(store):
     store.append_campaigns(campaigns(ewt=30), T0)
     store.append_campaigns(campaigns(ewt=99), T0)

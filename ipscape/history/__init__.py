@@ -56,6 +56,7 @@ __all__ = [
     "empty_campaign_history",
     "epoch_ms",
     "failure_reason",
+    "period_condition",
     "thinning_bucket_ms",
     "typed_activities",
     "typed_campaigns",
@@ -136,10 +137,15 @@ class HistoryStore(Protocol):
     def append_agent_states(self, frame: pd.DataFrame, at: datetime) -> None: ...
 
     def campaign_history(
-        self, since: datetime, campaign_ids: Sequence[int] | None = None
+        self,
+        since: datetime,
+        campaign_ids: Sequence[int] | None = None,
+        until: datetime | None = None,
     ) -> pd.DataFrame: ...
 
-    def agent_state_history(self, since: datetime) -> pd.DataFrame: ...
+    def agent_state_history(
+        self, since: datetime, until: datetime | None = None
+    ) -> pd.DataFrame: ...
 
     def append_activities(self, frame: pd.DataFrame) -> None: ...
 
@@ -341,6 +347,15 @@ def activity_rows(frame: pd.DataFrame | None, now_ns: int) -> list[tuple[Any, ..
         for row in zip(*(stored[c] for c in ACTIVITY_TABLE_COLUMNS), strict=True)
         if row[1] is not None  # activity_id
     ]
+
+
+def period_condition(
+    since: datetime, until: datetime | None, placeholder: str
+) -> tuple[str, list[Any]]:
+    """The WHERE condition (and its parameters) of rows ``at`` in [since, until)."""
+    if until is None:
+        return f"at_ms >= {placeholder}", [epoch_ms(since)]
+    return f"at_ms >= {placeholder} AND at_ms < {placeholder}", [epoch_ms(since), epoch_ms(until)]
 
 
 def thinning_bucket_ms(count: int, moments: int, lo: int, hi: int, max_points: int) -> int:

@@ -163,15 +163,19 @@ class ResilientHistory:
         return self._write(lambda store: store.prune(now)) or 0
 
     def campaign_history(
-        self, since: datetime, campaign_ids: Sequence[int] | None = None
+        self,
+        since: datetime,
+        campaign_ids: Sequence[int] | None = None,
+        until: datetime | None = None,
     ) -> pd.DataFrame:
         return self._read(
-            lambda store: store.campaign_history(since, campaign_ids), empty_campaign_history()
+            lambda store: store.campaign_history(since, campaign_ids, until),
+            empty_campaign_history(),
         )
 
-    def agent_state_history(self, since: datetime) -> pd.DataFrame:
+    def agent_state_history(self, since: datetime, until: datetime | None = None) -> pd.DataFrame:
         return self._read(
-            lambda store: store.agent_state_history(since), empty_agent_state_history()
+            lambda store: store.agent_state_history(since, until), empty_agent_state_history()
         )
 
     def activity_history(

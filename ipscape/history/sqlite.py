@@ -36,6 +36,7 @@ from ipscape.history import (
     empty_agent_state_history,
     empty_campaign_history,
     epoch_ms,
+    period_condition,
     thinning_bucket_ms,
     typed_activities,
     typed_campaigns,
@@ -229,11 +230,14 @@ class SQLiteHistory:
 
     # -- reads (pages) -------------------------------------------------------------------------
     def campaign_history(
-        self, since: datetime, campaign_ids: Sequence[int] | None = None
+        self,
+        since: datetime,
+        campaign_ids: Sequence[int] | None = None,
+        until: datetime | None = None,
     ) -> pd.DataFrame:
-        """Rows since ``since`` (UTC ``at``), oldest first, at most ``max_points`` rows."""
-        where = "at_ms >= ?"
-        params: list[Any] = [epoch_ms(since)]
+        """Rows from ``since`` until before ``until`` (UTC ``at``; no end: until now), oldest
+        first, at most ``max_points`` rows."""
+        where, params = period_condition(since, until, "?")
         if campaign_ids is not None:
             ids = [int(c) for c in campaign_ids]
             if not ids:
@@ -247,11 +251,11 @@ class SQLiteHistory:
             return empty_campaign_history()
         return typed_campaigns(pd.DataFrame(rows, columns=list(CAMPAIGN_COLUMNS)))
 
-    def agent_state_history(self, since: datetime) -> pd.DataFrame:
-        """Agents by state since ``since`` (UTC ``at``), oldest first, at most max_points rows."""
-        rows = self._thinned(
-            "agent_state_history", "at_ms >= ?", [epoch_ms(since)], "state", ["state", "agents"]
-        )
+    def agent_state_history(self, since: datetime, until: datetime | None = None) -> pd.DataFrame:
+        """Agents by state from ``since`` until before ``until`` (UTC ``at``), oldest first, at
+        most max_points rows."""
+        where, params = period_condition(since, until, "?")
+        rows = self._thinned("agent_state_history", where, params, "state", ["state", "agents"])
         if not rows:
             return empty_agent_state_history()
         return typed_states(pd.DataFrame(rows, columns=list(AGENT_STATE_COLUMNS)))

@@ -40,7 +40,7 @@ from ipscape.history import (
     empty_activity_history,
     empty_agent_state_history,
     empty_campaign_history,
-    epoch_ms,
+    period_condition,
     thinning_bucket_ms,
     typed_activities,
     typed_campaigns,
@@ -195,11 +195,14 @@ class PostgresHistory:
 
     # -- reads (pages) -------------------------------------------------------------------------
     def campaign_history(
-        self, since: datetime, campaign_ids: Sequence[int] | None = None
+        self,
+        since: datetime,
+        campaign_ids: Sequence[int] | None = None,
+        until: datetime | None = None,
     ) -> pd.DataFrame:
-        """Rows since ``since`` (UTC ``at``), oldest first, at most ``max_points`` rows."""
-        where = "at_ms >= %s"
-        params: list[Any] = [epoch_ms(since)]
+        """Rows from ``since`` until before ``until`` (UTC ``at``; no end: until now), oldest
+        first, at most ``max_points`` rows."""
+        where, params = period_condition(since, until, "%s")
         if campaign_ids is not None:
             ids = [int(c) for c in campaign_ids]
             if not ids:
@@ -213,12 +216,14 @@ class PostgresHistory:
             return empty_campaign_history()
         return typed_campaigns(pd.DataFrame(rows, columns=list(CAMPAIGN_COLUMNS)))
 
-    def agent_state_history(self, since: datetime) -> pd.DataFrame:
-        """Agents by state since ``since`` (UTC ``at``), oldest first, at most max_points rows."""
+    def agent_state_history(self, since: datetime, until: datetime | None = None) -> pd.DataFrame:
+        """Agents by state from ``since`` until before ``until`` (UTC ``at``), oldest first, at
+        most max_points rows."""
+        where, params = period_condition(since, until, "%s")
         rows = self._thinned(
             "ipscape_agent_state_history",
-            "at_ms >= %s",
-            [epoch_ms(since)],
+            where,
+            params,
             'state COLLATE "C"',
             ["state", "agents"],
         )
