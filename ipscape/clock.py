@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 # POSIX seconds, ``time.time`` in production.
@@ -40,3 +40,17 @@ def start_of_day(now: datetime, timezone: str) -> datetime:
     (pages, the wall, drill-down, the CLI, the activities window)."""
     local = now.astimezone(ZoneInfo(timezone))
     return datetime.combine(local.date(), time(0), tzinfo=ZoneInfo(timezone))
+
+
+def local_days(since: datetime, until: datetime, timezone: str) -> list[tuple[datetime, datetime]]:
+    """[since, until) cut at local midnights in ``timezone``, oldest first, so that each past
+    day can be read (and kept) on its own: it no longer changes."""
+    zone = ZoneInfo(timezone)
+    pieces: list[tuple[datetime, datetime]] = []
+    start = since
+    while start < until:
+        next_day = start.astimezone(zone).date() + timedelta(days=1)
+        end = min(datetime.combine(next_day, time(0), tzinfo=zone), until)
+        pieces.append((start, end))
+        start = end
+    return pieces

@@ -19,9 +19,9 @@ from typing import Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-import pandas as pd
-
 from ipscape.config import WallConfig
+from ipscape.presentation.scope import parse_campaign_ids
+from ipscape.presentation.scope import scope_frame as scope_frame  # the wall's scope
 
 VIEWS: tuple[str, ...] = ("overview", "agents", "voicemail", "transfers")
 # Views a wall may ask for besides the default rotation: "grid", one cell per agent (a room
@@ -32,7 +32,6 @@ THEMES: tuple[str, ...] = ("dark", "light")
 # Below 5 s a view is gone before anyone across the room has read it (and matches the config floor).
 MIN_ROTATE_S = 5.0
 MAX_ROTATE_S = 3600.0
-MAX_CAMPAIGNS = 50
 # Query parameters Streamlit itself may leave on a URL; they are not ours to complain about.
 FOREIGN_PARAMS = frozenset({"embed", "embed_options"})
 KNOWN_PARAMS = frozenset({"kiosk", "rotate", "campaigns", "theme", "view", "views", "token"})
@@ -148,23 +147,12 @@ def parse_wall_params(params: Mapping[str, str | Sequence[str]], wall: WallConfi
         else:
             ignore("rotate", f"seconds, 0 or {MIN_ROTATE_S:g}-{MAX_ROTATE_S:g}")
 
-    campaigns: list[int] = []
+    campaigns: tuple[int, ...] = ()
     if "campaigns" in raw:
-        bad: list[str] = []
-        for part in raw["campaigns"].split(","):
-            part = part.strip()
-            if not part:
-                continue
-            if part.isdigit() and len(part) <= 12:
-                if int(part) not in campaigns:
-                    campaigns.append(int(part))
-            else:
-                bad.append(part)
-        if bad:
-            notes.append(f"ignored campaigns={shown(','.join(bad))} (campaign ids are numbers)")
-        if len(campaigns) > MAX_CAMPAIGNS:
-            notes.append(f"only the first {MAX_CAMPAIGNS} campaigns are shown")
-            campaigns = campaigns[:MAX_CAMPAIGNS]
+        # Repeated campaigns= add up (the pages' scope control may write them either way).
+        given = params["campaigns"]
+        campaigns, scope_notes = parse_campaign_ids([given] if isinstance(given, str) else given)
+        notes += scope_notes
 
     theme: Theme = "dark"
     if "theme" in raw:
@@ -199,7 +187,7 @@ def parse_wall_params(params: Mapping[str, str | Sequence[str]], wall: WallConfi
     return WallParams(
         kiosk=kiosk,
         rotate_s=rotate_s,
-        campaigns=tuple(campaigns),
+        campaigns=campaigns,
         theme=theme,
         views=views,
         token=token,
@@ -392,35 +380,3 @@ def wall_schedule(now: datetime, params: WallParams, wall: WallConfig, tz: str) 
         reload_at=reload,
         notes=tuple(notes),
     )
-
-
-# Which column(s) of each feed name the campaign a row belongs to.
-_SCOPE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "campaigns": ("campaign_id",),
-    "voicemail": ("campaign_id",),
-    "activities": ("campaign_id",),
-    "transfers": ("from_campaign_id", "to_campaign_id"),
-    # campaign rows only: a scoped board adds them up (its total row is every campaign's)
-    "performance": ("campaign_id",),
-}
-
-
-def scope_frame(feed: str, frame: pd.DataFrame, campaign_ids: Sequence[int]) -> pd.DataFrame:
-    """The rows of ``frame`` that concern ``campaign_ids`` (all rows when none are given).
-
-    Agents belong to a campaign when it is among their ``campaign_ids``; a transfer when either
-    end is in scope. Rows whose campaign is unknown are left out of a scoped board.
-    """
-    if not campaign_ids or frame.empty:
-        return frame
-    wanted = {int(c) for c in campaign_ids}
-    if feed == "agents":
-        keep = [bool(wanted.intersection(ids or ())) for ids in frame["campaign_ids"]]
-        return frame.loc[keep].reset_index(drop=True)
-    columns = [c for c in _SCOPE_COLUMNS.get(feed, ()) if c in frame.columns]
-    if not columns:
-        return frame
-    mask = pd.Series(False, index=frame.index)
-    for column in columns:
-        mask |= frame[column].isin(wanted).fillna(False).astype(bool)
-    return frame.loc[mask].reset_index(drop=True)
