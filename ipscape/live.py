@@ -26,7 +26,7 @@ from cachetools import LRUCache, TTLCache, cached
 from ipscape import feeds, frames, health
 from ipscape.budget import RequestBudget
 from ipscape.client import IpscapeClient, request_scope
-from ipscape.clock import Clock, start_of_day, utc_from_timestamp
+from ipscape.clock import Clock, local_days, start_of_day, utc_from_timestamp
 from ipscape.collector import Collector, empty_frame, feed_intervals
 from ipscape.config import MIN_POLL_S, DashboardConfig
 from ipscape.errors import PaginationError
@@ -45,6 +45,9 @@ from ipscape.snapshots import (
 )
 
 QUERY_CACHE_SIZE = 64
+# Past days' activities read from the history store, kept whole: they no longer change. A week
+# of one range, or a few drill-down questions about yesterday.
+PAST_DAYS_CACHE_SIZE = 16
 MEDIA_CACHE_BYTES = 64 * 1024 * 1024
 # The request-budget lane of drill-down queries and media, and the share of the budget kept for it.
 QUERY_LANE = "queries"
@@ -120,6 +123,8 @@ class LiveData:
         self._fetch_media = cached(
             self._media, key=str, lock=self._media_lock, condition=self._media_lock
         )(client.get_media)
+        self._past_lock = threading.Lock()
+        self._past: LRUCache = LRUCache(maxsize=PAST_DAYS_CACHE_SIZE)
         self._closed = False
 
     def start(self) -> LiveData:
@@ -221,10 +226,26 @@ class LiveData:
         """Activities matching the filters (agent filtered here: the API has no agent filter).
 
         Times are widened to whole minutes for the cache key, so a page asking "the last hour"
-        on every rerun shares one poller, then trimmed back to exactly what was asked.
+        on every rerun shares one poller, then trimmed back to exactly what was asked. What lies
+        before today comes from the history store, not the tenant (when history is kept): a
+        range entirely in the past asks the tenant nothing, and its freshness is the activities
+        feed's, which is what recorded it.
         """
+        midnight = start_of_day(self._now(), self.config.display_timezone)
         if since is None and lead_id is None:
-            since = start_of_day(self._now(), self.config.display_timezone)
+            since = midnight
+        past: pd.DataFrame | None = None
+        if since is not None and since < midnight and self.history is not None:
+            filters = {
+                "campaign_id": campaign_id,
+                "agent_id": agent_id,
+                "lead_id": lead_id,
+                "activity_type": activity_type,
+            }
+            past = self.past_activities(since, min(until or midnight, midnight), **filters)
+            if until is not None and until <= midnight:
+                return replace(self.snapshot("activities"), frame=past)
+            since = midnight
         key_since, key_until = _floor_minute(since), _ceil_minute(until)
         key = ("activities", campaign_id, lead_id, key_since, key_until, activity_type)
 
@@ -257,7 +278,49 @@ class LiveData:
                 keep &= (frame["created_at"] < until).fillna(False)
             if not keep.all():
                 frame = frame.loc[keep].reset_index(drop=True)
+        if past is not None and len(past):
+            frame = pd.concat([past, frame], ignore_index=True) if len(frame) else past
         return replace(snap, frame=frame)
+
+    def past_activities(self, since: datetime, until: datetime, **filters: Any) -> pd.DataFrame:
+        """Activities created in [since, until), all before today, from the history store, a
+        local day at a time; each day read is kept (`PAST_DAYS_CACHE_SIZE`), since it no longer
+        changes. An empty read is not kept: it may be a store that failed and will recover."""
+        if self.history is None:
+            return empty_frame("activities")
+        parts = []
+        for day_since, day_until in local_days(since, until, self.config.display_timezone):
+            key = (day_since, day_until, tuple(sorted(filters.items())))
+            with self._past_lock:
+                frame = self._past.get(key)
+            if frame is None:
+                frame = self.history.activity_history(day_since, day_until, **filters)
+                if len(frame):
+                    with self._past_lock:
+                        self._past[key] = frame
+            if len(frame):
+                parts.append(frame)
+        if not parts:
+            return empty_frame("activities")
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+    def activities_between(self, since: datetime, until: datetime) -> pd.DataFrame:
+        """Every activity created in [since, until): past days from the history store, today's
+        from the collector's day (never the tenant). For trends over a range."""
+        midnight = start_of_day(self._now(), self.config.display_timezone)
+        parts = []
+        if since < midnight:
+            parts.append(self.past_activities(since, min(until, midnight)))
+        if until > midnight:
+            today = self.activities().frame
+            if len(today):
+                created = today["created_at"]
+                keep = (created >= max(since, midnight)) & (created < until)
+                parts.append(today.loc[keep.fillna(False)])
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return empty_frame("activities")
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     def dial_attempts(self, lead_id: int) -> Snapshot:
         def fetch() -> frames.FrameResult:

@@ -14,12 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
+import pandas as pd
 import pytest
 
 from ipscape import feeds, frames
 from ipscape.activities import OPEN_CALL_LOOKBACK_S
 from ipscape.client import IpscapeClient, RetryPolicy, make_http_client
-from ipscape.clock import ManualClock
+from ipscape.clock import ManualClock, start_of_day, utc_from_timestamp
 from ipscape.config import DashboardConfig, HistoryConfig
 from ipscape.history import SQLiteHistory
 from ipscape.live import LiveData, build_live
@@ -53,6 +54,9 @@ class Live:
 
     def requests(self) -> dict[str, int]:
         return self.sim.stats()["requests"]
+
+    def clock_now(self) -> datetime:
+        return utc_from_timestamp(self.clock())
 
 
 def sim_now(sim: RunningSimulator) -> datetime:
@@ -332,3 +336,62 @@ def test_build_live_wires_the_demo_tenant_and_closes_twice(tenant, tmp_path):
         live.close()
         live.close()
     assert (tmp_path / "deep" / "h.sqlite").exists()
+
+
+# --- past days: from the history store, never the tenant ---------------------------------------
+
+
+def yesterdays_copy(today: pd.DataFrame) -> pd.DataFrame:
+    """Today's activities as if they had happened a day earlier (new ids), as history holds."""
+    moved = today.copy()
+    for column in ("created_at", "queued_at", "answered_at", "hangup_at"):
+        moved[column] = moved[column] - pd.Timedelta(days=1)
+    moved["activity_id"] = moved["activity_id"] + 10**9
+    return moved
+
+
+def test_past_days_come_from_the_history_store_and_the_tenant_is_not_asked(env):
+    today = env.live.activities().frame
+    assert len(today) > 20
+    yesterday = yesterdays_copy(today)
+    assert env.live.history is not None
+    env.live.history.append_activities(yesterday)
+    midnight = start_of_day(env.clock_now(), "Australia/Sydney")
+    asked_before = env.requests()[ACTIVITIES]
+
+    past = env.live.query_activities(since=midnight - timedelta(days=1), until=midnight)
+    assert sorted(past.frame["activity_id"]) == sorted(yesterday["activity_id"])
+    calls = env.live.activities_between(midnight - timedelta(days=1), midnight)
+    assert len(calls) == len(yesterday)
+    assert env.requests()[ACTIVITIES] == asked_before  # the tenant was asked nothing
+
+    # A range across midnight: yesterday's part from history, today's from the tenant from
+    # midnight on only.
+    noon = midnight - timedelta(hours=12)
+    across = env.live.query_activities(since=noon, campaign_id=None)
+    expected = (yesterday["created_at"] >= noon).sum() + (today["created_at"] >= midnight).sum()
+    assert len(across.frame) == expected
+    asked_from = [q["createdTimestampFrom"][0] for q in env.activity_queries[-1:]]
+    assert asked_from and frames.parse_timestamp(asked_from[0]) >= pd.Timestamp(midnight)
+    between = env.live.activities_between(noon, env.clock_now())
+    assert len(between) == (yesterday["created_at"] >= noon).sum() + len(today)
+
+
+def test_past_days_filter_by_campaign_agent_and_type_in_the_store(env):
+    today = env.live.activities().frame
+    yesterday = yesterdays_copy(today)
+    assert env.live.history is not None
+    env.live.history.append_activities(yesterday)
+    midnight = start_of_day(env.clock_now(), "Australia/Sydney")
+    campaign = int(yesterday["campaign_id"].dropna().iloc[0])
+    past = env.live.query_activities(
+        since=midnight - timedelta(days=1),
+        until=midnight,
+        campaign_id=campaign,
+        activity_type="call.inbound",
+    )
+    expected = yesterday[
+        (yesterday["campaign_id"] == campaign).fillna(False)
+        & (yesterday["type"] == "call.inbound").fillna(False)
+    ]
+    assert len(past.frame) == len(expected) > 0
