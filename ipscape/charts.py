@@ -143,6 +143,19 @@ def campaign_bar_chart(
     return fig
 
 
+def _thinned_rows(rows: pd.DataFrame, max_points: int) -> pd.DataFrame:
+    step = max(1, math.ceil(len(rows) / max_points))
+    if step > 1:  # keep the latest point: it is the one people look at
+        rows = pd.concat([rows.iloc[:-1:step], rows.iloc[[-1]]])
+    return rows
+
+
+def _shifted_x(times: pd.Series, tz: str, days: int) -> list:
+    """Local times moved forward ``days`` days of clock time, so an earlier day's points sit
+    over the same clock times of the range they are compared with."""
+    return list(local_naive(times, tz) + pd.Timedelta(days=days))
+
+
 def wait_trend_chart(
     history: pd.DataFrame,
     column: str,
@@ -152,31 +165,52 @@ def wait_trend_chart(
     uirevision: str | None = None,
     max_lines: int = MAX_LINES,
     max_points: int = MAX_POINTS_PER_LINE,
+    compare: pd.DataFrame | None = None,
+    compare_days: int = 0,
+    compare_label: str = "",
 ) -> go.Figure:
-    """One line per campaign over the day, for the ``max_lines`` campaigns highest right now."""
+    """One line per campaign over the range, for the ``max_lines`` campaigns highest at its end;
+    with ``compare`` (the same campaigns ``compare_days`` earlier), a dotted, paler line of the
+    same colour for each, drawn over the same clock times."""
     uirevision = uirevision or f"trend-{column}"
     if history.empty or column not in history:
-        return empty_figure(
-            title, "No history yet: the trend fills in as the day goes on", uirevision
-        )
+        return empty_figure(title, "No history for this range and these campaigns", uirevision)
     frame = history.sort_values("at")
     latest = frame.groupby("campaign_id")[column].last().astype("Float64").fillna(-1)
     chosen = list(latest.sort_values(ascending=False).index[:max_lines])
+    earlier = (
+        compare.sort_values("at")
+        if compare is not None and not compare.empty and column in compare
+        else None
+    )
     fig = _figure(title, uirevision)
     for i, cid in enumerate(chosen):
-        rows = frame[frame["campaign_id"] == cid]
-        step = max(1, math.ceil(len(rows) / max_points))
-        if step > 1:  # keep the latest point: it is the one people look at
-            rows = pd.concat([rows.iloc[:-1:step], rows.iloc[[-1]]])
+        rows = _thinned_rows(frame[frame["campaign_id"] == cid], max_points)
+        name = escape_label(rows["campaign_name"].iloc[-1])
+        colour = OKABE_ITO[i % len(OKABE_ITO)]
         fig.add_scatter(
             x=list(local_naive(rows["at"], tz)),
             y=_floats(rows[column]),
             mode="lines",
-            name=escape_label(rows["campaign_name"].iloc[-1]),
-            line={
-                "color": OKABE_ITO[i % len(OKABE_ITO)],
-                "dash": ("solid", "dash", "dot")[i // 8 % 3],
-            },
+            name=name,
+            legendgroup=str(cid),
+            line={"color": colour, "dash": ("solid", "dash", "dot")[i // 8 % 3]},
+            connectgaps=False,
+        )
+        if earlier is None:
+            continue
+        before = earlier[earlier["campaign_id"] == cid]
+        if before.empty:
+            continue
+        before = _thinned_rows(before, max_points)
+        fig.add_scatter(
+            x=_shifted_x(before["at"], tz, compare_days),
+            y=_floats(before[column]),
+            mode="lines",
+            name=f"{name} ({compare_label})",
+            legendgroup=str(cid),
+            line={"color": colour, "dash": "dot", "width": 1.5},
+            opacity=0.55,
             connectgaps=False,
         )
     fig.update_xaxes(title_text=f"time ({tz})")
@@ -191,12 +225,18 @@ def service_level_trend_chart(
     alert_pct: float,
     title: str = "Per 15 minutes, with the abandon rate",
     uirevision: str = "service-level-trend",
+    compare: pd.DataFrame | None = None,
+    compare_days: int = 0,
+    compare_label: str = "",
+    empty_message: str = "No answered or abandoned calls yet today",
 ) -> go.Figure:
     """Service level (and abandon rate) per bucket of the ``service-level`` feed, as points on
     lines that break where a bucket had no calls (unknown, not 0 %), with the warn and alert
-    levels drawn across; the y axis is fixed at 0-100 so a good and a bad day look different."""
+    levels drawn across; the y axis is fixed at 0-100 so a good and a bad day look different.
+    With ``compare`` (the same trend ``compare_days`` earlier), its service level is a grey
+    dotted line over the same clock times."""
     if trend.empty or not trend["service_level_pct"].notna().any():
-        return empty_figure(title, "No answered or abandoned calls yet today", uirevision)
+        return empty_figure(title, empty_message, uirevision)
     fig = _figure(title, uirevision)
     x = list(local_naive(trend["bucket_start"], tz))
     fig.add_scatter(
@@ -215,6 +255,15 @@ def service_level_trend_chart(
         line={"color": OKABE_ITO[1], "dash": "dot"},
         connectgaps=False,
     )
+    if compare is not None and not compare.empty and compare["service_level_pct"].notna().any():
+        fig.add_scatter(
+            x=_shifted_x(compare["bucket_start"], tz, compare_days),
+            y=_floats(compare["service_level_pct"]),
+            mode="lines",
+            name=f"Service level % ({compare_label})",
+            line={"color": "#8c8c8c", "dash": "dot", "width": 2},
+            connectgaps=False,
+        )
     for level, at, dash in (("warn", target_pct, "dash"), ("alert", alert_pct, "dot")):
         fig.add_hline(
             y=at,
@@ -262,9 +311,7 @@ def agent_state_trend_chart(
     usual order, each also named in the legend and hover so colour is never the only cue."""
     uirevision = "agent-state-trend"
     if history.empty:
-        return empty_figure(
-            title, "No history yet: the trend fills in as the day goes on", uirevision
-        )
+        return empty_figure(title, "No history for this range", uirevision)
     # The day may hold more names than one moment does (the kept few change): group again.
     history = (
         history.assign(state=grouped_states(history["state"], history["agents"]))
@@ -273,10 +320,7 @@ def agent_state_trend_chart(
     )
     fig = _figure(title, uirevision)
     for state in ordered(history["state"].dropna()):
-        rows = history[history["state"] == state].sort_values("at")
-        step = max(1, math.ceil(len(rows) / max_points))
-        if step > 1:  # keep the latest point: it is the one people look at
-            rows = pd.concat([rows.iloc[:-1:step], rows.iloc[[-1]]])
+        rows = _thinned_rows(history[history["state"] == state].sort_values("at"), max_points)
         fig.add_scatter(
             x=list(local_naive(rows["at"], tz)),
             y=_floats(rows["agents"]),

@@ -1,14 +1,14 @@
-"""Agents: who is in which state, for how long, and who has been there too long."""
+"""Agents: who is in which state, for how long, and who has been there too long; how the states
+added up over a time range (today unless picked: past days from the history store)."""
 
 import streamlit as st
 
 from ipscape import charts
-from ipscape.clock import start_of_day
 from ipscape.presentation import aggregates, formats, tables
 from ipscape.presentation.agent_grid import agent_grid
 from ipscape.presentation.freshness import history_warning
 from ipscape.presentation.text import plain
-from ui import auth, layout, tiles
+from ui import auth, layout, tiles, view
 from ui.agent_grid import show_grid
 from ui.glossary import glossary
 from ui.tables import show_table
@@ -19,7 +19,8 @@ words = glossary(ctx.tz)
 
 @auth.live_fragment(ctx.config.poll.agents_s)
 def live_agents() -> None:
-    agents, campaigns = ctx.live.agents(), ctx.live.campaigns()
+    # An agent is in a campaign scope when the campaign is among theirs.
+    agents, campaigns = view.scoped(ctx.live.agents()), view.scoped(ctx.live.campaigns())
     tiles.render_freshness(agents, ctx.tz)
     frame = agents.frame
     names = aggregates.campaign_names(campaigns.frame)
@@ -94,21 +95,33 @@ def live_agents() -> None:
     show_table(tables.Table(table.frame, table.columns), words, key="agents_all")
 
 
-@auth.live_fragment(max(60.0, ctx.config.poll.agents_s))
-def trend() -> None:
-    if ctx.live.history is None:
-        return
-    since = start_of_day(ctx.live.agents().taken_at, ctx.tz)
-    history = ctx.live.history.agent_state_history(since)
-    warning = history_warning(ctx.live.history.status(), ctx.tz)
-    if warning:
-        st.warning(plain(warning), icon="⚠️")
-    st.plotly_chart(
-        charts.agent_state_trend_chart(history, tz=ctx.tz), width="stretch", key="state_trend"
-    )
-    st.caption(plain(words["times"]))
-
-
 live_agents()
-trend()
+if ctx.live.history is not None:
+    st.subheader("Over time", help=words["times"])
+    picked = view.time_range(ctx)
+    live = view.bounds(ctx, picked)[0].live
+
+    @auth.live_fragment(max(60.0, ctx.config.poll.agents_s) if live else None)
+    def trend() -> None:
+        assert ctx.live.history is not None
+        bounds, _ = view.bounds(ctx, picked)
+        history = ctx.live.history.agent_state_history(
+            bounds.since, None if bounds.live else bounds.until
+        )
+        warning = history_warning(ctx.live.history.status(), ctx.tz)
+        if warning:
+            st.warning(plain(warning), icon="⚠️")
+        st.plotly_chart(
+            charts.agent_state_trend_chart(
+                history, tz=ctx.tz, title=f"Agents by state, {picked.label.lower()}"
+            ),
+            width="stretch",
+            key="state_trend",
+        )
+        note = words["times"]
+        if view.scope():
+            note += " Every campaign's agents: the history keeps the counts per state only."
+        st.caption(plain(note))
+
+    trend()
 layout.page_footer(ctx)

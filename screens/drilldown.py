@@ -1,9 +1,10 @@
-"""Drill-down: activities filtered by campaign, agent, lead, time window and type.
+"""Drill-down: activities filtered by campaign, agent, lead, time range and type.
 
 The filters live in the URL (read on load, written on change) so a view can be shared and
 bookmarked; clicking a campaign bar filters by it; the CSV export is exactly the table shown.
 Which of URL, widgets and this session's memory wins is decided in
-ipscape/presentation/drilldown.py; this page only reads and writes them.
+ipscape/presentation/drilldown.py; this page only reads and writes them. Past days come from
+the history store (ipscape/live.py, `LiveData.query_activities`), never the tenant.
 """
 
 import streamlit as st
@@ -12,7 +13,7 @@ from ipscape import charts
 from ipscape.presentation import aggregates
 from ipscape.presentation import drilldown as dd
 from ipscape.presentation.text import plain
-from ui import auth, layout, tiles
+from ui import auth, layout, tiles, view
 from ui.glossary import glossary
 from ui.tables import show_table
 
@@ -39,8 +40,11 @@ def _load_from_url() -> tuple[str, ...]:
 
 def _write_url(filters: dd.DrillFilters) -> None:
     write = dd.url_write(filters, _url())
-    if write.changed:
-        st.query_params.from_dict(write.params)
+    for name, value in write.changes.items():  # only the filters: scope and range are their own
+        if value is None:
+            del st.query_params[name]
+        else:
+            st.query_params[name] = value
     st.session_state[LOADED] = write.remember  # so the next run does not reseed from it
 
 
@@ -61,14 +65,17 @@ def _filter(label: str, name: str, names: dict) -> None:
     )
 
 
+time_range = view.time_range(ctx)
+
+
 # An analysis view, not a wall tile: it refreshes once a minute at most, so a table being read,
 # a row being selected or a CSV being downloaded is not pulled away every few seconds.
 @auth.live_fragment(max(60.0, ctx.config.poll.activities_s))
 def drilldown() -> None:
     for note in _load_from_url():
         st.caption(plain(note))
-    campaigns, agents = ctx.live.campaigns(), ctx.live.agents()
-    c1, c2, c3, c4, c5 = st.columns([3, 3, 2, 2, 2])
+    campaigns, agents = view.scoped(ctx.live.campaigns()), view.scoped(ctx.live.agents())
+    c1, c2, c3, c4 = st.columns([3, 3, 2, 2])
     with c1:
         _filter("Campaign", "campaign", aggregates.campaign_names(campaigns.frame))
     with c2:
@@ -76,11 +83,6 @@ def drilldown() -> None:
     with c3:
         st.text_input("Lead id", key=KEYS["lead"], max_chars=20)
     with c4:
-        windows = dd.WINDOWS
-        st.selectbox(
-            "Time window", [*windows], format_func=lambda w: windows[w], key=KEYS["window"]
-        )
-    with c5:
         _filter("Type", "type", dd.type_names(st.session_state.get(KEYS["type"])))
 
     filters, bad = dd.filters_from_widgets({n: st.session_state.get(k) for n, k in KEYS.items()})
@@ -88,7 +90,9 @@ def drilldown() -> None:
         st.caption(plain(note))
     _write_url(filters)
 
-    result = ctx.live.query_activities(**dd.activity_query(filters, ctx.live.now(), ctx.tz))
+    period, _ = view.bounds(ctx, time_range)
+    with st.spinner("Fetching the activities…"):
+        result = view.scoped(ctx.live.query_activities(**dd.activity_query(filters, period)))
     tiles.render_freshness(result, ctx.tz)
     if result.state != "error" and campaigns.state == "error":
         st.error(plain(dd.tenant_failing_note(campaigns.error)), icon="⚠️")

@@ -14,9 +14,9 @@ from ipscape.presentation.headlines import NOW_TILES, headlines
 from ipscape.presentation.levels import UNKNOWN
 from ipscape.presentation.sparklines import performance_sparklines
 from ipscape.presentation.text import plain
-from ui import auth, layout, tiles
+from ui import auth, layout, tiles, view
 from ui.glossary import glossary
-from ui.sparklines import today_sparklines
+from ui.sparklines import scoped_sparklines
 from ui.tables import show_table
 
 ctx = layout.page_start("Overview")
@@ -26,8 +26,16 @@ thresholds = ctx.config.thresholds
 
 @auth.live_fragment(ctx.config.poll.campaigns_s)
 def live_overview() -> None:
-    campaigns, agents, voicemail = ctx.live.campaigns(), ctx.live.agents(), ctx.live.voicemail()
-    performance = ctx.live.snapshot(PERFORMANCE_FEED)
+    scope = view.scope()
+    campaigns, agents, voicemail, performance = (
+        view.scoped(snapshot)
+        for snapshot in (
+            ctx.live.campaigns(),
+            ctx.live.agents(),
+            ctx.live.voicemail(),
+            ctx.live.snapshot(PERFORMANCE_FEED),
+        )
+    )
     k = aggregates.kpis(
         aggregates.usable(campaigns),
         aggregates.usable(agents),
@@ -44,10 +52,9 @@ def live_overview() -> None:
         "performance": performance,
     }
     heads = headlines(k, thresholds, memory)
-    sparks = {
-        **today_sparklines(ctx, campaigns.taken_at),
-        **performance_sparklines(ctx.live.snapshot(SERVICE_LEVEL_FEED).frame),
-    }
+    sparks = scoped_sparklines(ctx.live.history, ctx.tz, campaigns.taken_at, scope)
+    if not scope:  # the service-level feed counts every campaign's calls
+        sparks |= performance_sparklines(ctx.live.snapshot(SERVICE_LEVEL_FEED).frame)
     now_row, today_row = st.columns(NOW_TILES), st.columns(NOW_TILES)
     for col, headline in zip([*now_row, *today_row], heads, strict=False):
         with col:
@@ -109,7 +116,7 @@ definitions()
 def recent_alerts() -> None:
     """The latest level changes the collector sent (with or without a webhook configured)."""
     st.subheader("Recent alerts")
-    recent = ctx.live.snapshot("alerts")
+    recent = view.scoped(ctx.live.snapshot("alerts"))
     table = tables.alerts_table(recent.frame, ctx.tz, recent.taken_at)
     if table.empty:
         st.caption("No alerts today.")

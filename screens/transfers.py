@@ -1,10 +1,11 @@
-"""Transfers: today's transferred calls as a flow, over time, and as a list."""
+"""Transfers: today's transferred calls as a flow, over time, and as a list (a transfer is in a
+campaign scope when either end is)."""
 
 import streamlit as st
 
 from ipscape import charts
 from ipscape.presentation import aggregates, formats, tables
-from ui import auth, layout, tiles
+from ui import auth, layout, tiles, view
 from ui.glossary import glossary
 from ui.tables import show_table
 
@@ -14,7 +15,7 @@ words = glossary(ctx.tz)
 
 @auth.live_fragment(ctx.config.poll.activities_s)
 def live_transfers() -> None:
-    transfers = ctx.live.transfers()
+    transfers = view.scoped(ctx.live.transfers())
     tiles.render_freshness(transfers, ctx.tz)
     if not transfers.has_data:
         st.info("Waiting for the first activity data…")

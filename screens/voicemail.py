@@ -13,7 +13,7 @@ from ipscape.errors import IpscapeError, user_message
 from ipscape.metrics import GLOSSARY
 from ipscape.presentation import aggregates, formats, tables
 from ipscape.presentation.text import plain
-from ui import audio, auth, layout, tiles
+from ui import audio, auth, layout, tiles, view
 from ui.glossary import glossary
 from ui.tables import show_table
 
@@ -24,7 +24,7 @@ EMPTY = "No voicemail waiting"
 
 @auth.live_fragment(ctx.config.poll.activities_s)
 def live_backlog() -> None:
-    voicemail = ctx.live.voicemail()
+    voicemail = view.scoped(ctx.live.voicemail())
     tiles.render_freshness(voicemail, ctx.tz)
     if not voicemail.has_data:
         st.info("Waiting for the first activity data…")
@@ -47,7 +47,7 @@ def live_backlog() -> None:
             formats.duration(k.oldest_voicemail_s),
             help=words["voicemail"],
             level=tiles.level_memory().update(
-                ("voicemail_age_s", "all"),
+                ("voicemail_age_s", view.scope() or "all"),
                 k.oldest_voicemail_s,
                 ctx.config.thresholds.voicemail_age_s,
             )
@@ -89,7 +89,7 @@ def live_backlog() -> None:
 @auth.live_fragment()
 def player() -> None:
     """Not on a timer: a refresh must not restart the audio someone is listening to."""
-    voicemail = ctx.live.voicemail()
+    voicemail = view.scoped(ctx.live.voicemail())
     labels = tables.voicemail_choices(voicemail.frame, ctx.tz)
     if not labels:
         return

@@ -5,7 +5,7 @@ import streamlit as st
 from ipscape.presentation import aggregates
 from ipscape.presentation.wall import ALL_VIEWS, MAX_ROTATE_S, MIN_ROTATE_S, VIEWS, wall_link
 from ipscape.presentation.wall_models import VIEW_TITLES
-from ui import layout
+from ui import layout, view
 
 ctx = layout.page_start("Wall link")
 VIEW_NAMES = {**VIEW_TITLES, "grid": "Agent grid"}
@@ -29,6 +29,7 @@ with st.form("wall_link"):
     campaigns = st.multiselect(
         "Campaigns (none: every campaign the dashboard shows)",
         sorted(names, key=lambda c: names[c]),
+        default=[c for c in view.scope() if c in names],  # this page's scope, to start from
         format_func=lambda c: names[c],
     )
     theme = st.segmented_control("Theme", ["dark", "light"], default="dark")

@@ -85,11 +85,13 @@ def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.chdir(tmp_path)  # no .streamlit/secrets.toml of a developer's can leak in
     runtime.reset()
     st.cache_resource.clear()
+    st.cache_data.clear()  # counts of one test's tenant are not another's
     try:
         yield config
     finally:
         runtime.reset()  # close the app's pollers before any simulator stops
         st.cache_resource.clear()
+        st.cache_data.clear()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -22,6 +21,7 @@ from ipscape import frames
 from ipscape.frames import NO_ACTIVITY_ID, NOT_AN_OBJECT, Drops
 from ipscape.presentation import drilldown
 from ipscape.presentation.tables import Column, Table
+from ipscape.presentation.time_range import Bounds
 from ipscape.simulator import RunningSimulator
 from tests.app_support import api, open_page, patch_transport, unescape
 
@@ -53,8 +53,9 @@ def test_drilldown_reads_filters_from_the_url_and_keeps_them_there(
     assert set(table["Campaign"]) == {campaign["campaignName"]}
     assert at.query_params == {"campaign": str(campaign["campaignId"]), "type": "call.inbound"}
 
-    at.selectbox(key="dd_window").set_value("4h").run()
+    at.selectbox(key="range_window").set_value("4h").run()
     assert at.query_params["window"] == "4h"
+    assert at.query_params["type"] == "call.inbound"  # each control writes its own parameters
     at.selectbox(key="dd_campaign").set_value(None).run()
     assert "campaign" not in at.query_params
 
@@ -67,7 +68,7 @@ def test_drilldown_keeps_its_filters_when_the_user_comes_back_from_another_page(
     at.query_params.clear()  # as the browser does: page navigation drops the query string
     open_page("drilldown", at)
     assert not at.exception
-    assert at.selectbox(key="dd_window").value == "4h"
+    assert at.selectbox(key="range_window").value == "4h"
     assert at.selectbox(key="dd_type").value == "call.inbound"
     assert at.query_params == {"window": "4h", "type": "call.inbound"}
 
@@ -176,9 +177,7 @@ def test_drilldown_says_nothing_of_drops_when_every_row_was_usable(
 
 
 def test_filters_round_trip_through_query_params() -> None:
-    filters = drilldown.DrillFilters(
-        campaign=3, agent=7, lead=42, window="1h", type="call.outbound"
-    )
+    filters = drilldown.DrillFilters(campaign=3, agent=7, lead=42, type="call.outbound")
     again, notes = drilldown.filters_from_params(drilldown.filters_to_params(filters))
     assert again == filters and notes == []
     assert drilldown.filters_to_params(drilldown.DrillFilters()) == {}
@@ -243,70 +242,67 @@ def test_csv_guards_only_text_columns_and_never_lets_text_into_a_number_column()
 
 def test_invalid_url_values_are_ignored_each_with_a_note() -> None:
     filters, notes = drilldown.filters_from_params(
-        {"campaign": "abc", "lead": "-3", "window": "forever", "type": "<b>x</b>" + "y" * 60}
+        {"campaign": "abc", "lead": "-3", "type": "<b>x</b>" + "y" * 60}
     )
     assert filters == drilldown.DrillFilters()
     assert notes[0] == "Ignored campaign='abc': expected a number."
     assert notes[1] == "Ignored lead='-3': expected a number."
-    assert notes[2] == "Ignored window='forever': use one of 15m, 1h, 4h, today."
-    assert notes[3].startswith("Ignored type='<b>x</b>yyy") and "y" * 40 not in notes[3]
+    assert notes[2].startswith("Ignored type='<b>x</b>yyy") and "y" * 40 not in notes[2]
 
 
 def test_a_first_visit_seeds_the_widgets_from_the_url() -> None:
-    state = drilldown.url_state({"campaign": "3", "window": "1h"}, None, widgets_present=False)
-    assert state.filters == drilldown.DrillFilters(campaign=3, window="1h")
+    state = drilldown.url_state({"campaign": "3", "type": "sms"}, None, widgets_present=False)
+    assert state.filters == drilldown.DrillFilters(campaign=3, type="sms")
     assert state.reseed and state.notes == ()
     assert state.widget_values == {
         "campaign": 3,
         "agent": None,
         "lead": "",  # typed in: text
-        "window": "1h",
-        "type": None,
+        "type": "sms",
     }
     assert state.remember == {
         "campaign": "3",
         "agent": None,
         "lead": None,
-        "window": "1h",
-        "type": None,
+        "type": "sms",
     }
 
 
 def test_a_rerun_keeps_what_the_user_picked_in_the_widgets() -> None:
-    first = drilldown.url_state({"window": "1h"}, None, widgets_present=False)
-    again = drilldown.url_state({"window": "1h"}, first.remember, widgets_present=True)
+    first = drilldown.url_state({"type": "sms"}, None, widgets_present=False)
+    again = drilldown.url_state({"type": "sms"}, first.remember, widgets_present=True)
     assert not again.reseed
 
 
 def test_a_changed_url_reseeds_the_widgets() -> None:
-    first = drilldown.url_state({"window": "1h"}, None, widgets_present=False)
-    edited = drilldown.url_state({"window": "4h"}, first.remember, widgets_present=True)
-    assert edited.reseed and edited.filters.window == "4h"
+    first = drilldown.url_state({"type": "sms"}, None, widgets_present=False)
+    edited = drilldown.url_state({"type": "call.inbound"}, first.remember, widgets_present=True)
+    assert edited.reseed and edited.filters.type == "call.inbound"
 
 
 def test_widgets_whose_state_is_gone_are_reseeded_even_from_the_same_url() -> None:
-    first = drilldown.url_state({"window": "1h"}, None, widgets_present=False)
-    back = drilldown.url_state({"window": "1h"}, first.remember, widgets_present=False)
-    assert back.reseed and back.filters.window == "1h"
+    first = drilldown.url_state({"type": "sms"}, None, widgets_present=False)
+    back = drilldown.url_state({"type": "sms"}, first.remember, widgets_present=False)
+    assert back.reseed and back.filters.type == "sms"
 
 
 def test_a_page_switch_that_drops_the_query_string_keeps_the_sessions_filters() -> None:
-    shown = drilldown.DrillFilters(window="4h", type="call.inbound")
+    shown = drilldown.DrillFilters(agent=4, type="call.inbound")
     written = drilldown.url_write(shown, {})
     back = drilldown.url_state({}, written.remember, widgets_present=False)
     assert back.filters == shown and back.reseed
     # ... and the URL says them again
-    assert drilldown.url_write(back.filters, {}).params == {"window": "4h", "type": "call.inbound"}
+    assert drilldown.url_write(back.filters, {}).params == {"agent": "4", "type": "call.inbound"}
 
 
 def test_the_url_wins_over_the_sessions_filters_when_it_names_any() -> None:
-    remembered = drilldown.url_write(drilldown.DrillFilters(window="4h"), {}).remember
+    remembered = drilldown.url_write(drilldown.DrillFilters(type="sms"), {}).remember
     state = drilldown.url_state({"campaign": "5"}, remembered, widgets_present=True)
     assert state.filters == drilldown.DrillFilters(campaign=5) and state.reseed
 
 
 def test_an_empty_url_and_no_memory_is_the_default_view() -> None:
-    state = drilldown.url_state({"campaign": "", "window": None}, None, widgets_present=False)
+    state = drilldown.url_state({"campaign": "", "type": None}, None, widgets_present=False)
     assert state.filters == drilldown.DrillFilters() and state.reseed and not state.notes
 
 
@@ -314,15 +310,18 @@ def test_the_url_is_written_only_when_it_does_not_already_say_the_filters() -> N
     filters = drilldown.DrillFilters(campaign=3, lead=42)
     write = drilldown.url_write(filters, {"campaign": "3", "lead": None})
     assert write.params == {"campaign": "3", "lead": "42"} and write.changed
-    again = drilldown.url_write(filters, {"campaign": "3", "lead": "42", "window": None})
+    again = drilldown.url_write(filters, {"campaign": "3", "lead": "42", "type": None})
     assert again.params == write.params and not again.changed
+    # the scope's and the range's parameters are not the filters' to touch
+    shared = drilldown.url_write(filters, {"campaign": "3", "lead": "42", "window": "1h"})
+    assert shared.changes == {}
     # back to the defaults: the query string empties
     cleared = drilldown.url_write(drilldown.DrillFilters(), {"campaign": "3"})
-    assert cleared.params == {} and cleared.changed
+    assert cleared.params == {} and cleared.changes == {"campaign": None}
 
 
 def test_the_run_after_a_write_does_not_reseed_the_widgets() -> None:
-    filters = drilldown.DrillFilters(agent=7, window="15m")
+    filters = drilldown.DrillFilters(agent=7, type="sms")
     write = drilldown.url_write(filters, {})
     state = drilldown.url_state(write.params, write.remember, widgets_present=True)
     assert state.filters == filters and not state.reseed
@@ -339,32 +338,28 @@ def test_invalid_url_values_are_noted_once_then_cleared_from_the_url() -> None:
 
 
 def test_widget_values_round_trip_and_a_typed_lead_is_checked() -> None:
-    filters = drilldown.DrillFilters(campaign=3, agent=7, lead=42, window="1h", type="x.y")
+    filters = drilldown.DrillFilters(campaign=3, agent=7, lead=42, type="x.y")
     assert drilldown.filters_from_widgets(drilldown.widget_values(filters)) == (filters, [])
     typed, notes = drilldown.filters_from_widgets({"lead": "12a", "campaign": None})
     assert typed == drilldown.DrillFilters()
     assert notes == ["Ignored lead='12a': expected a number."]
 
 
-def test_time_windows_end_now_and_today_starts_at_local_midnight() -> None:
-    now = datetime(2026, 3, 12, 3, 30, tzinfo=UTC)  # 14:30 in Sydney (UTC+11)
-    assert drilldown.window_bounds("1h", now, "UTC") == (now - timedelta(hours=1), None)
-    since, until = drilldown.window_bounds("today", now, "Australia/Sydney")
-    assert until is None
-    assert since == datetime(2026, 3, 12, tzinfo=ZoneInfo("Australia/Sydney"))
-
-
-def test_a_view_asks_for_its_filters_and_its_window() -> None:
+def test_a_view_asks_for_its_filters_over_its_range() -> None:
     now = datetime(2026, 3, 12, 3, 30, tzinfo=UTC)
-    filters = drilldown.DrillFilters(campaign=3, agent=7, lead=42, window="15m", type="x.y")
-    assert drilldown.activity_query(filters, now, "UTC") == {
+    filters = drilldown.DrillFilters(campaign=3, agent=7, lead=42, type="x.y")
+    live = Bounds(now - timedelta(minutes=15), now, live=True)
+    assert drilldown.activity_query(filters, live) == {
         "campaign_id": 3,
         "agent_id": 7,
         "lead_id": 42,
         "since": now - timedelta(minutes=15),
-        "until": None,
+        "until": None,  # it ends now: the same question as time moves on
         "activity_type": "x.y",
     }
+    past = Bounds(now - timedelta(days=1), now - timedelta(hours=20), live=False)
+    asked = drilldown.activity_query(filters, past)
+    assert (asked["since"], asked["until"]) == (past.since, past.until)
 
 
 def test_filter_choices_list_all_then_names_then_an_unknown_current_id() -> None:

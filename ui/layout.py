@@ -1,4 +1,5 @@
-"""The frame around every screen: header (title, "Demo data" badge), config errors, footer.
+"""The frame around every screen: header (title, "Demo data" badge), live controls, the campaign
+scope, config errors, footer.
 
 Each screen calls `page_start` first; access was checked by dashboard.py before it ran.
 """
@@ -12,7 +13,7 @@ import streamlit as st
 from ipscape.errors import ApiError, ConfigError, StoreError, user_message
 from ipscape.presentation.freshness import collector_text, store_problem_text, tenant_cost_text
 from ipscape.presentation.text import plain
-from ui import auth, runtime
+from ui import auth, runtime, view
 from ui.messages import show_config_error
 
 DEMO_LABEL = "Demo data"
@@ -32,8 +33,9 @@ def configure_page(title: str | None = None) -> None:
     )
 
 
-def page_start(title: str) -> runtime.AppContext:
-    """Header for ``title``; stops the page (no traceback) when the configuration is unusable."""
+def page_start(title: str, *, scoped: bool = True) -> runtime.AppContext:
+    """Header for ``title``, the live controls and (``scoped``) the campaign scope, read back by
+    `ui.view.scope`; stops the page (no traceback) when the configuration is unusable."""
     configure_page(title)
     try:
         ctx = runtime.app_context()
@@ -52,15 +54,16 @@ def page_start(title: str) -> runtime.AppContext:
         if ctx.demo:
             st.badge(DEMO_LABEL, icon="🧪", color="orange")
         st.caption(plain(f"{ctx.config.title} · {_now_text(ctx)}"))
-    live_controls(ctx)
+    view.enter_page(title)
+    live_controls(ctx, scoped=scoped)
     if ctx.live.follower is not None:
         store_banner(ctx)
     return ctx
 
 
-def live_controls(ctx: runtime.AppContext) -> None:
-    """Pause / resume this tab's live updates, and fetch everything now."""
-    pause, refresh, note = st.columns([1, 1, 4], vertical_alignment="center")
+def live_controls(ctx: runtime.AppContext, *, scoped: bool = True) -> None:
+    """Pause / resume this tab's live updates, fetch everything now, and the campaign scope."""
+    pause, refresh, campaigns = st.columns([1, 1, 4], vertical_alignment="center")
     with pause:
         paused = st.toggle(
             "Pause updates",
@@ -78,7 +81,12 @@ def live_controls(ctx: runtime.AppContext) -> None:
             if ctx.live.collector is not None
             else "Another process collects: this dashboard shows what it publishes.",
         )
-    with note:
+    with campaigns:
+        if scoped:
+            # The first read of a cold dashboard waits for the collector's first poll.
+            with st.spinner("Waiting for the first campaign list…"):
+                view.campaign_scope(ctx)
+    if asked or paused:
         if asked:
             with st.spinner("Fetching from the tenant…"):
                 fetched = ctx.live.refresh_now()

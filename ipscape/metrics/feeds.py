@@ -85,13 +85,33 @@ def service_level_feed(
     activities: pd.DataFrame, now: datetime, tz: str, scope: Scope
 ) -> pd.DataFrame:
     """The ``service-level`` feed: today's trend, from local midnight to ``now``."""
+    return service_level_between(activities, start_of_day(now, tz), now, tz, scope)
+
+
+def service_level_between(
+    activities: pd.DataFrame,
+    since: datetime,
+    until: datetime,
+    tz: str,
+    scope: Scope,
+    *,
+    campaign_ids: Sequence[int] = (),
+    freq: str = "15min",
+) -> pd.DataFrame:
+    """The service-level trend of calls created in [since, until), counted as the feed counts
+    them, of ``campaign_ids`` only when given (a page's campaign scope, within the config's)."""
+    calls = scope.calls(activities)
+    if campaign_ids:
+        wanted = list(campaign_ids)
+        calls = calls[calls["campaign_id"].isin(wanted).to_numpy(dtype=bool, na_value=False)]
     return service_level_trend(
-        scope.calls(activities),
+        calls,
         target_s=scope.target_s,
         targets=scope.targets,
         tz=tz,
-        since=start_of_day(now, tz),
-        until=now,
+        freq=freq,
+        since=since,
+        until=until,
     )
 
 

@@ -1,16 +1,10 @@
 """The drill-down: its filters and their URL form, the activity tables, the CSV export.
 
-A drill-down view is five filters (`DrillFilters`), each one query parameter, so a view can be
-shared and bookmarked. The screen keeps the URL, its widgets and this session's memory in step
-through `url_state` (on load) and `url_write` (after the widgets ran):
-
-- the URL wins when it names a filter; when it names none and this session has filters, those
-  stay (switching pages drops the query string, and a user coming back expects their view);
-- the widgets are reseeded only when what the URL says changed since the last run, or when the
-  widgets' own state is gone (Streamlit drops it on a page switch), so a rerun never overwrites
-  what the user just picked;
-- what is written back is only what differs from the defaults, and only when the URL does not
-  already say it (each write is a browser history entry).
+A drill-down view is four filters (`DrillFilters`), each one query parameter, inside the time
+range and campaign scope every range page shares (ipscape/presentation/time_range.py, scope.py),
+so a view can be shared and bookmarked. The screen keeps the URL, its widgets and this session's
+memory in step through `url_state` (on load) and `url_write` (after the widgets ran), by the
+rules of ipscape/presentation/url_state.py.
 
 Tables are typed (`ipscape.presentation.tables.Table`): durations are seconds, counts integers,
 times tz-aware datetimes in the display zone. Ids stay text: they are names, not quantities (no
@@ -23,28 +17,21 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
-from ipscape.clock import start_of_day
 from ipscape.frames import KNOWN_ACTIVITY_TYPES, Drops
 from ipscape.presentation.formats import counts, is_missing, text, texts
 from ipscape.presentation.tables import Column, Table, column_values, table_of
+from ipscape.presentation.time_range import Bounds
+from ipscape.presentation.url_state import remembered, sticky_params, url_changes
 
 # --- filters and their URL form ------------------------------------------------------------
 
-WINDOWS: dict[str, str] = {
-    "15m": "Last 15 minutes",
-    "1h": "Last hour",
-    "4h": "Last 4 hours",
-    "today": "Today",
-}
-_WINDOW_SPAN = {"15m": timedelta(minutes=15), "1h": timedelta(hours=1), "4h": timedelta(hours=4)}
 _TYPE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 # The query parameters of a view, in the order the screen lays out their widgets.
-PARAMS = ("campaign", "agent", "lead", "window", "type")
+PARAMS = ("campaign", "agent", "lead", "type")
 # The type filter offers these; the list itself lives with the frames.
 KNOWN_TYPES = KNOWN_ACTIVITY_TYPES
 # The table shows (and exports) the newest this many rows; narrower filters show the rest.
@@ -60,7 +47,6 @@ class DrillFilters:
     campaign: int | None = None
     agent: int | None = None
     lead: int | None = None
-    window: str = "today"
     type: str | None = None
 
 
@@ -85,12 +71,6 @@ def filters_from_params(params: Params) -> tuple[DrillFilters, list[str]]:
             notes.append(f"Ignored {name}={str(raw)[:40]!r}: expected a number.")
         else:
             values[name] = number
-    window = params.get("window")
-    if window not in (None, ""):
-        if window in WINDOWS:
-            values["window"] = window
-        else:
-            notes.append(f"Ignored window={str(window)[:40]!r}: use one of {', '.join(WINDOWS)}.")
     kind = params.get("type")
     if kind not in (None, ""):
         if _TYPE_RE.match(str(kind)):
@@ -137,47 +117,40 @@ class UrlState:
 
 def url_state(url: Params, remembered: Params | None, widgets_present: bool) -> UrlState:
     """Where a run starts: from the URL, or from this session's filters when the URL names none
-    (a page switch dropped the query string); see the module docstring for when to reseed."""
-    asked = {name: url.get(name) or None for name in PARAMS}
-    if remembered and not any(asked.values()):
-        asked = {name: remembered.get(name) for name in PARAMS}
-    filters, notes = filters_from_params(asked)
-    reseed = not widgets_present or remembered is None or dict(remembered) != asked
-    return UrlState(filters, tuple(notes), reseed, widget_values(filters), asked)
+    (a page switch dropped the query string); see ipscape/presentation/url_state.py."""
+    state = sticky_params(url, remembered, PARAMS, widgets_present)
+    filters, notes = filters_from_params(state.asked)
+    return UrlState(filters, tuple(notes), state.reseed, widget_values(filters), state.asked)
 
 
 @dataclass(frozen=True)
 class UrlWrite:
-    """The URL for a view: its query parameters, and whether the current URL differs."""
+    """The URL for a view: its query parameters, and what to change in the current URL."""
 
     params: dict[str, str]
-    changed: bool
+    changes: dict[str, str | None]  # set (a value) or remove (None); other parameters stay
     remember: dict[str, str | None]  # what the URL says once written, for the next run
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
 
 
 def url_write(filters: DrillFilters, current: Params) -> UrlWrite:
     """The query parameters that say ``filters``, compared with the ones the URL has now."""
     params = filters_to_params(filters)
-    now = {name: current[name] for name in PARAMS if current.get(name) is not None}
-    return UrlWrite(params, now != params, {name: params.get(name) for name in PARAMS})
+    return UrlWrite(params, url_changes(params, current, PARAMS), remembered(params, PARAMS))
 
 
-def window_bounds(window: str, now: datetime, tz: str) -> tuple[datetime, datetime | None]:
-    """(since, until) for a window preset; "today" starts at local midnight in ``tz``."""
-    if window in _WINDOW_SPAN:
-        return now - _WINDOW_SPAN[window], None
-    return start_of_day(now, tz), None
-
-
-def activity_query(filters: DrillFilters, now: datetime, tz: str) -> dict[str, Any]:
-    """The view as the question it asks (keyword arguments of `LiveData.query_activities`)."""
-    since, until = window_bounds(filters.window, now, tz)
+def activity_query(filters: DrillFilters, bounds: Bounds) -> dict[str, Any]:
+    """The view as the question it asks (keyword arguments of `LiveData.query_activities`). A
+    range that ends now asks without an end, so the question stays the same as time moves."""
     return {
         "campaign_id": filters.campaign,
         "agent_id": filters.agent,
         "lead_id": filters.lead,
-        "since": since,
-        "until": until,
+        "since": bounds.since,
+        "until": None if bounds.live else bounds.until,
         "activity_type": filters.type,
     }
 
