@@ -91,8 +91,7 @@ def drilldown() -> None:
     _write_url(filters)
 
     period, _ = view.bounds(ctx, time_range)
-    with st.spinner("Fetching the activities…"):
-        result = view.scoped(ctx.live.query_activities(**dd.activity_query(filters, period)))
+    result = view.scoped(ctx.live.query_activities(**dd.activity_query(filters, period)))
     tiles.render_freshness(result, ctx.tz)
     if result.state != "error" and campaigns.state == "error":
         st.error(plain(dd.tenant_failing_note(campaigns.error)), icon="⚠️")

@@ -46,6 +46,7 @@ def live_now() -> None:
         st.caption(plain(words["calls_waiting"]))
 
 
+live_now()
 st.subheader("Over time", help=words["times"])
 picked = view.time_range(ctx, compare=True)
 days, earlier = comparison_days(picked.compare), comparison_label(picked.compare)
@@ -67,11 +68,8 @@ def service_level() -> None:
         trend, before = snapshot.frame, None
     else:
         freq = bucket_freq(bounds.span)
-        with st.spinner("Counting the calls of this range…"):
-            trend = view.service_level_between(ctx, bounds, scope, freq)
-            before = (
-                None if against is None else view.service_level_between(ctx, against, scope, freq)
-            )
+        trend = view.service_level_between(ctx, bounds, scope, freq)
+        before = None if against is None else view.service_level_between(ctx, against, scope, freq)
     fig = charts.service_level_trend_chart(
         trend,
         tz=ctx.tz,
@@ -135,7 +133,6 @@ def trend() -> None:
     st.caption(plain(caption + "."))
 
 
-live_now()
 service_level()
 trend()
 layout.page_footer(ctx)

@@ -790,7 +790,8 @@ def test_the_wall_link_page_builds_the_link_from_its_form(app_tenant) -> None:  
 
     at = open_page("wall_link")
     assert not at.exception
-    at.multiselect[0].set_value(["overview", "grid"])
+    (views,) = [m for m in at.multiselect if m.label == "Views, in rotation order"]
+    views.set_value(["overview", "grid"])
     at.number_input[0].set_value(15)
     (make,) = [b for b in at.button if b.label == "Make the link"]
     make.click().run()

@@ -181,6 +181,7 @@ def still_allowed(page_kind: PageKind) -> bool:
         return False
 
 
+LOADING = "Loading…"
 # The session state key of the "Pause live updates" switch (ui/layout.py).
 PAUSED_KEY = "live_paused"
 
@@ -201,7 +202,13 @@ def live_fragment(
         def guarded(*args: Any, **kwargs: Any) -> Any:
             if not still_allowed(page_kind):
                 st.rerun(scope="app")
-            return func(*args, **kwargs)
+            if page_kind == "wall":  # a kiosk keeps its last board on screen while it redraws
+                return func(*args, **kwargs)
+            # Shown only when the run takes over half a second (Streamlit's spinner waits that
+            # long): a first load waiting for the collector's first poll, a past range read from
+            # history, a drill-down question the tenant is slow to answer.
+            with st.spinner(LOADING, show_time=True):
+                return func(*args, **kwargs)
 
         # A viewer who paused live updates (ui/layout.py) gets no timed reruns until resumed;
         # a wall is never paused.

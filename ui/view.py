@@ -96,7 +96,6 @@ def campaign_scope(ctx: runtime.AppContext) -> tuple[int, ...]:
         format_func=lambda c: scope_label(c, campaign_names),
         key=SCOPE_KEY,
         placeholder="All campaigns",
-        label_visibility="collapsed",
         help="Which campaigns every page shows; kept in the link and across pages.",
     )
     params = {SCOPE_PARAM: value} if (value := campaigns_param(chosen)) else {}
