@@ -17,17 +17,11 @@ import streamlit as st
 from ipscape.clock import start_of_day
 from ipscape.history import HistoryStore
 from ipscape.presentation.sparklines import history_sparklines
-from ui import runtime
 
 READ_EVERY_S = 60
 # Scopes whose lines are kept (two minutes' worth of eight differently scoped walls); a ninth
 # scope only costs its walls a recount from the shared read.
 MAX_SCOPES = 16
-
-
-def today_sparklines(ctx: runtime.AppContext, now: datetime) -> dict[str, list[float]]:
-    """Headline key -> today's points of every campaign; empty without history."""
-    return scoped_sparklines(ctx.live.history, ctx.tz, now)
 
 
 def scoped_sparklines(
