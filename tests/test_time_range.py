@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
+from ipscape import frames
 from ipscape.clock import local_days
+from ipscape.metrics.feeds import Scope, service_level_between
 from ipscape.presentation import scope, time_range, url_state
 from ipscape.presentation.time_range import Bounds, TimeRange
 
@@ -195,3 +197,28 @@ def test_writing_a_view_touches_only_its_own_parameters() -> None:
     changes = url_state.url_changes({"compare": "week"}, current, NAMES)
     assert changes == {"window": None, "compare": "week"}
     assert url_state.url_changes({"window": "1h"}, current, NAMES) == {}
+
+
+def test_a_weeks_service_level_is_counted_per_hour_and_not_cut_to_a_day() -> None:
+    since, until = local(2026, 3, 5), local(2026, 3, 12)
+    call = {
+        "type": "call.inbound",
+        "data": {
+            "activityId": 1,
+            "activityStatusName": "Answered",
+            "campaignId": 3,
+            "timestamps": {"created": local(2026, 3, 5, 9, 10).isoformat()},
+            "durations": {"queue": 5},
+        },
+    }
+    freq = time_range.bucket_freq(until - since)
+    trend = service_level_between(
+        frames.activities_frame([call]), since, until, SYDNEY, Scope(), freq=freq
+    )
+    assert freq == "1h" and len(trend) >= 7 * 24
+    first = trend.dropna(subset=["service_level_pct"])
+    assert first["service_level_pct"].tolist() == [100.0]
+    scoped_out = service_level_between(
+        frames.activities_frame([call]), since, until, SYDNEY, Scope(), campaign_ids=(4,), freq=freq
+    )
+    assert scoped_out["service_level_pct"].isna().all()  # another campaign's scope: no calls

@@ -25,6 +25,7 @@ from ipscape.metrics.callbacks import returned_at
 from ipscape.metrics.performance import (
     PERFORMANCE_COLUMNS,
     TREND_COLUMNS,
+    TREND_MAX_POINTS,
     performance_over,
     service_level_trend,
 )
@@ -38,6 +39,8 @@ WINDOW_LABELS: Final[dict[str, str]] = {
     "1h": "Last hour",
     "15m": "Last 15 min",
 }
+# A range's trend has at most this many buckets: a month of hours (the longest custom range).
+RANGE_MAX_POINTS: Final = 31 * 24 + 1
 # Feed -> its columns (an empty frame of a feed not yet published has them).
 FEED_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     PERFORMANCE_FEED: ("window", *PERFORMANCE_COLUMNS),
@@ -85,7 +88,9 @@ def service_level_feed(
     activities: pd.DataFrame, now: datetime, tz: str, scope: Scope
 ) -> pd.DataFrame:
     """The ``service-level`` feed: today's trend, from local midnight to ``now``."""
-    return service_level_between(activities, start_of_day(now, tz), now, tz, scope)
+    return service_level_between(
+        activities, start_of_day(now, tz), now, tz, scope, max_points=TREND_MAX_POINTS
+    )
 
 
 def service_level_between(
@@ -97,9 +102,11 @@ def service_level_between(
     *,
     campaign_ids: Sequence[int] = (),
     freq: str = "15min",
+    max_points: int = RANGE_MAX_POINTS,
 ) -> pd.DataFrame:
     """The service-level trend of calls created in [since, until), counted as the feed counts
-    them, of ``campaign_ids`` only when given (a page's campaign scope, within the config's)."""
+    them, of ``campaign_ids`` only when given (a page's campaign scope, within the config's);
+    at most the latest ``max_points`` buckets."""
     calls = scope.calls(activities)
     if campaign_ids:
         wanted = list(campaign_ids)
@@ -112,6 +119,7 @@ def service_level_between(
         freq=freq,
         since=since,
         until=until,
+        max_points=max_points,
     )
 
 
