@@ -150,14 +150,14 @@ def test_agent_state_trend_without_history_says_so() -> None:
     empty = pd.DataFrame({"at": pd.to_datetime([], utc=True), "state": [], "agents": []})
     fig = charts.agent_state_trend_chart(empty, tz="UTC")
     assert not fig.data
-    assert "No history yet" in fig.layout.annotations[0].text
+    assert "No history for this range" in fig.layout.annotations[0].text
 
 
 def test_trend_without_history_says_so() -> None:
     empty = pd.DataFrame(columns=["at", "campaign_id", "campaign_name", "ewt_s"])
     fig = charts.wait_trend_chart(empty, "ewt_s", tz="UTC", title="EWT")
     assert not fig.data
-    assert "No history yet" in fig.layout.annotations[0].text
+    assert "No history for this range" in fig.layout.annotations[0].text
 
 
 def transfers() -> pd.DataFrame:
@@ -270,3 +270,69 @@ def test_service_level_trend_without_calls_says_so() -> None:
     )
     assert not fig.data
     assert "No answered or abandoned calls" in fig.layout.annotations[0].text
+
+
+def _history(day: datetime, ewt: float) -> pd.DataFrame:
+    moments = [day + timedelta(hours=h) for h in range(3)]
+    return pd.DataFrame(
+        {
+            "at": pd.to_datetime(moments, utc=True),
+            "campaign_id": pd.array([7, 7, 7], dtype="Int64"),
+            "campaign_name": pd.array(["Sales"] * 3, dtype="string"),
+            "ewt_s": pd.array([ewt] * 3, dtype="Float64"),
+        }
+    )
+
+
+def test_an_earlier_day_is_drawn_dotted_over_the_same_clock_times() -> None:
+    today = datetime(2026, 3, 12, 9, tzinfo=UTC)
+    fig = charts.wait_trend_chart(
+        _history(today, 60.0),
+        "ewt_s",
+        tz="UTC",
+        title="EWT",
+        compare=_history(today - timedelta(days=7), 30.0),
+        compare_days=7,
+        compare_label="same day last week",
+    )
+    now, before = fig.data
+    assert before.name == "Sales (same day last week)" and before.line.dash == "dot"
+    assert list(before.x) == list(now.x)  # moved onto today's clock times
+    assert list(before.y) == [30.0] * 3 and before.legendgroup == now.legendgroup
+    assert before.line.color == now.line.color
+
+
+def test_a_comparison_without_rows_for_a_campaign_adds_nothing_for_it() -> None:
+    today = datetime(2026, 3, 12, 9, tzinfo=UTC)
+    other = _history(today - timedelta(days=1), 30.0).assign(
+        campaign_id=pd.array([8] * 3, dtype="Int64")
+    )
+    fig = charts.wait_trend_chart(
+        _history(today, 60.0), "ewt_s", tz="UTC", title="EWT", compare=other, compare_days=1
+    )
+    assert len(fig.data) == 1
+
+
+def test_the_service_level_of_an_earlier_day_is_a_grey_dotted_line() -> None:
+    start = datetime(2026, 3, 12, 9, tzinfo=UTC)
+
+    def trend(day: datetime, pct: float) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "bucket_start": pd.to_datetime([day, day + timedelta(minutes=15)], utc=True),
+                "service_level_pct": pd.array([pct, None], dtype="Float64"),
+                "abandon_rate_pct": pd.array([5.0, None], dtype="Float64"),
+            }
+        )
+
+    fig = charts.service_level_trend_chart(
+        trend(start, 90.0),
+        tz="UTC",
+        target_pct=80,
+        alert_pct=70,
+        compare=trend(start - timedelta(days=1), 60.0),
+        compare_days=1,
+        compare_label="yesterday",
+    )
+    earlier = next(t for t in fig.data if t.name == "Service level % (yesterday)")
+    assert list(earlier.x) == list(fig.data[0].x) and list(earlier.y) == [60.0, None]
