@@ -215,10 +215,28 @@ def test_a_weeks_service_level_is_counted_per_hour_and_not_cut_to_a_day() -> Non
     trend = service_level_between(
         frames.activities_frame([call]), since, until, SYDNEY, Scope(), freq=freq
     )
-    assert freq == "1h" and len(trend) >= 7 * 24
+    assert freq == "1h" and len(trend) == 7 * 24  # to the 23:00 bucket, none at midnight
     first = trend.dropna(subset=["service_level_pct"])
     assert first["service_level_pct"].tolist() == [100.0]
     scoped_out = service_level_between(
         frames.activities_frame([call]), since, until, SYDNEY, Scope(), campaign_ids=(4,), freq=freq
     )
     assert scoped_out["service_level_pct"].isna().all()  # another campaign's scope: no calls
+
+
+def test_a_custom_range_is_kept_inside_what_history_holds() -> None:
+    earliest, latest = datetime(2026, 3, 5, 14, 30), datetime(2026, 3, 13, 14, 30)
+    inside = TimeRange("custom", datetime(2026, 3, 10, 9), datetime(2026, 3, 10, 17))
+    assert time_range.within_history(inside, earliest, latest) == (inside, [])
+    cut, notes = time_range.within_history(
+        TimeRange("custom", datetime(2026, 3, 1), datetime(2026, 3, 6), "week"), earliest, latest
+    )
+    assert cut == TimeRange("custom", earliest, datetime(2026, 3, 6), "week")
+    assert notes == ["History reaches back to 2026-03-05 14:30: the range starts there."]
+    gone, notes = time_range.within_history(
+        TimeRange("custom", datetime(2020, 1, 1), datetime(2020, 1, 2)), earliest, latest
+    )
+    assert gone == TimeRange() and notes == [
+        "History reaches back to 2026-03-05 14:30: showing today."
+    ]
+    assert time_range.within_history(TimeRange("1h"), earliest, latest) == (TimeRange("1h"), [])

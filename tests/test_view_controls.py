@@ -247,3 +247,14 @@ def test_the_drill_down_lists_yesterday_from_history_within_the_scope(
     expected = yesterday[(yesterday["campaign_id"] == campaign).fillna(False)]
     assert len(shown) == len(expected) > 0
     assert set(shown["Activity"].astype(str)) == {str(i) for i in expected["activity_id"]}
+
+
+def test_a_custom_range_older_than_history_says_so_and_shows_today(
+    app_tenant: RunningSimulator,
+) -> None:
+    at = open_page(
+        "wait_times", window="custom", since="2020-01-01T00:00", until="2020-01-02T00:00"
+    )
+    assert not at.exception
+    assert any(n.startswith("History reaches back to ") for n in captions(at))
+    assert at.selectbox(key=WINDOW).value == "today" and "window" not in at.query_params

@@ -39,6 +39,7 @@ from ipscape.presentation.time_range import (
     parse_range,
     range_bounds,
     range_params,
+    within_history,
 )
 from ipscape.presentation.url_state import remembered, sticky_params, url_changes
 from ipscape.snapshots import Snapshot
@@ -148,12 +149,15 @@ def time_range(ctx: runtime.AppContext, *, compare: bool = False) -> TimeRange:
     )
     asked, notes = parse_range(state.asked)
     now = _local_now(ctx)
+    earliest = now - timedelta(days=max(1.0, ctx.config.history.retention_days))
+    latest = now + timedelta(days=1)
     if state.reseed:
+        asked, cut = within_history(asked, earliest, latest)
+        notes += cut
         st.session_state[RANGE_KEYS["window"]] = asked.window
         st.session_state[RANGE_KEYS["compare"]] = asked.compare
         st.session_state[RANGE_KEYS["since"]] = asked.since or now.replace(hour=0, minute=0)
         st.session_state[RANGE_KEYS["until"]] = asked.until or now
-    earliest = now - timedelta(days=max(1.0, ctx.config.history.retention_days))
     columns = st.columns(4, vertical_alignment="bottom")
     with columns[0]:
         window = st.selectbox(
@@ -165,7 +169,7 @@ def time_range(ctx: runtime.AppContext, *, compare: bool = False) -> TimeRange:
                 st.datetime_input(
                     label,
                     min_value=earliest,
-                    max_value=now + timedelta(days=1),
+                    max_value=latest,
                     key=RANGE_KEYS[name],
                     format="YYYY-MM-DD",
                     step=timedelta(minutes=15),

@@ -244,7 +244,10 @@ def service_level_trend(
     if since is not None:
         first = _bucket_starts(pd.Series([aware(since, "since")]), tz, step).iloc[0]
     if until is not None:
-        last = _bucket_starts(pd.Series([aware(until, "until")]), tz, step).iloc[0]
+        # the bucket of the last moment before until: a range ending at midnight ends with
+        # the 23:45 bucket, not an empty one at 00:00 outside it
+        before = pd.Series([aware(until, "until")]) - pd.Timedelta(1, "us")
+        last = _bucket_starts(before, tz, step).iloc[0]
     if first is not None and last is not None:
         first = max(first, last - step * (max_points - 1))
         sums = sums.reindex(pd.date_range(first, last, freq=step), fill_value=0)

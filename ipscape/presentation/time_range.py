@@ -119,6 +119,23 @@ def parse_range(params: Params) -> tuple[TimeRange, list[str]]:
     return TimeRange(window, since, until, compare), notes
 
 
+def within_history(
+    time_range: TimeRange, earliest: datetime, latest: datetime
+) -> tuple[TimeRange, list[str]]:
+    """A custom range kept inside what history can hold (local, naive ``earliest``..``latest``):
+    cut at ``earliest`` with a note, or today with a note when it lies wholly before it."""
+    if time_range.window != "custom" or time_range.since is None or time_range.until is None:
+        return time_range, []
+    since, until = time_range.since, min(time_range.until, latest)
+    if until <= earliest:
+        note = f"History reaches back to {earliest:%Y-%m-%d %H:%M}: showing today."
+        return TimeRange(compare=time_range.compare), [note]
+    if since < earliest:
+        note = f"History reaches back to {earliest:%Y-%m-%d %H:%M}: the range starts there."
+        return TimeRange("custom", earliest, until, time_range.compare), [note]
+    return TimeRange("custom", since, until, time_range.compare), []
+
+
 def range_params(time_range: TimeRange) -> dict[str, str]:
     """Only what differs from the default (today, no comparison), so URLs stay short."""
     params: dict[str, str] = {}
