@@ -102,6 +102,17 @@ def launch_chromium(playwright: Any, **kwargs: Any) -> Any:
     )
 
 
+@contextlib.contextmanager
+def open_browser() -> Iterator[Any]:
+    """A launched headless Chromium (`launch_chromium`) for a module's tests, always closed."""
+    with playwright_sync_api().sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 def patient(target: Any, timeout_ms: float = PAGE_WAIT_MS) -> Any:
     """``target`` (a BrowserContext or Page) with ``timeout_ms`` as its default deadline for
     every action and navigation that is given none of its own."""

@@ -17,7 +17,7 @@ from tests.browser_support import (
     NO_CHROMIUM,
     PAGE_WAIT_MS,
     chromium_path,
-    launch_chromium,
+    open_browser,
     playwright_sync_api,
     running_dashboard,
 )
@@ -35,12 +35,8 @@ SLOW_S = 4.0
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with open_browser() as launched:
+        yield launched
 
 
 def test_a_slow_first_load_shows_that_it_is_loading_then_the_data(

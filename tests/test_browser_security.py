@@ -44,7 +44,7 @@ from tests.browser_support import (
     PAGE_WAIT_MS,
     StreamlitServer,
     chromium_path,
-    launch_chromium,
+    open_browser,
     patient,
     playwright_sync_api,
     running_dashboard,
@@ -134,12 +134,8 @@ CELLS = """(selector) => Array.from(document.querySelectorAll(selector))
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_api.sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with open_browser() as launched:
+        yield launched
 
 
 def cells(page: Page, selector: str) -> set[str]:
