@@ -112,12 +112,12 @@ def scope() -> tuple[int, ...]:
     return tuple(st.session_state.get(SCOPE_KEY) or ())
 
 
-def scoped(snapshot: Snapshot, feed: str | None = None) -> Snapshot:
+def scoped(snapshot: Snapshot) -> Snapshot:
     """``snapshot`` with only the rows of this page's scope (all of them without one)."""
     ids = scope()
     if not ids:
         return snapshot
-    return replace(snapshot, frame=scope_frame(feed or snapshot.feed, snapshot.frame, ids))
+    return replace(snapshot, frame=scope_frame(snapshot.feed, snapshot.frame, ids))
 
 
 def _local_now(ctx: runtime.AppContext) -> datetime:

@@ -71,7 +71,6 @@ _SCOPE_COLUMNS: dict[str, tuple[str, ...]] = {
     # campaign rows only: a scoped view adds them up (its total row is every campaign's)
     "performance": ("campaign_id",),
     "alerts": ("campaign_id",),
-    "campaign-history": ("campaign_id",),
 }
 
 
