@@ -51,7 +51,7 @@ def live_overview() -> None:
         "voicemail": voicemail,
         "performance": performance,
     }
-    heads = headlines(k, thresholds, memory)
+    heads = headlines(k, thresholds, memory, scope or "all")  # each scope its own hysteresis
     sparks = scoped_sparklines(ctx.live.history, ctx.tz, campaigns.taken_at, scope)
     if not scope:  # the service-level feed counts every campaign's calls
         sparks |= performance_sparklines(ctx.live.snapshot(SERVICE_LEVEL_FEED).frame)
