@@ -45,12 +45,17 @@ def start_of_day(now: datetime, timezone: str) -> datetime:
 def local_days(since: datetime, until: datetime, timezone: str) -> list[tuple[datetime, datetime]]:
     """[since, until) cut at local midnights in ``timezone``, oldest first, so that each past
     day can be read (and kept) on its own: it no longer changes."""
-    zone = ZoneInfo(timezone)
     pieces: list[tuple[datetime, datetime]] = []
     start = since
     while start < until:
-        next_day = start.astimezone(zone).date() + timedelta(days=1)
-        end = min(datetime.combine(next_day, time(0), tzinfo=zone), until)
+        end = min(next_midnight(start, timezone), until)
         pieces.append((start, end))
         start = end
     return pieces
+
+
+def next_midnight(now: datetime, timezone: str) -> datetime:
+    """The local midnight after ``now`` in ``timezone``: when its day ends."""
+    zone = ZoneInfo(timezone)
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(0), tzinfo=zone)

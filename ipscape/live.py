@@ -26,7 +26,7 @@ from cachetools import LRUCache, TTLCache, cached
 from ipscape import feeds, frames, health
 from ipscape.budget import RequestBudget
 from ipscape.client import IpscapeClient, request_scope
-from ipscape.clock import Clock, local_days, start_of_day, utc_from_timestamp
+from ipscape.clock import Clock, local_days, next_midnight, start_of_day, utc_from_timestamp
 from ipscape.collector import Collector, empty_frame, feed_intervals
 from ipscape.config import MIN_POLL_S, DashboardConfig
 from ipscape.errors import PaginationError
@@ -284,24 +284,32 @@ class LiveData:
 
     def past_activities(self, since: datetime, until: datetime, **filters: Any) -> pd.DataFrame:
         """Activities created in [since, until), all before today, from the history store, a
-        local day at a time; each day read is kept (`PAST_DAYS_CACHE_SIZE`), since it no longer
-        changes. An empty read is not kept: it may be a store that failed and will recover."""
+        whole local day at a time, trimmed to the range; each day read is kept
+        (`PAST_DAYS_CACHE_SIZE`), since it no longer changes, so a range that starts at "now
+        minus 7 days" reads its first day once, not at each run. An empty read is not kept: it
+        may be a store that failed and will recover."""
         if self.history is None:
-            return empty_frame("activities")
+            return frames.activities_frame([])
+        tz = self.config.display_timezone
         parts = []
-        for day_since, day_until in local_days(since, until, self.config.display_timezone):
-            key = (day_since, day_until, tuple(sorted(filters.items())))
+        for piece_since, piece_until in local_days(since, until, tz):
+            day, day_end = start_of_day(piece_since, tz), next_midnight(piece_since, tz)
+            key = (day, tuple(sorted(filters.items())))
             with self._past_lock:
                 frame = self._past.get(key)
             if frame is None:
-                frame = self.history.activity_history(day_since, day_until, **filters)
+                frame = self.history.activity_history(day, day_end, **filters)
                 if len(frame):
                     with self._past_lock:
                         self._past[key] = frame
+            if len(frame) and (piece_since > day or piece_until < day_end):
+                created = frame["created_at"]
+                inside = (created >= piece_since) & (created < piece_until)
+                frame = frame.loc[inside.fillna(False)]
             if len(frame):
                 parts.append(frame)
         if not parts:
-            return empty_frame("activities")
+            return frames.activities_frame([])
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     def activities_between(self, since: datetime, until: datetime) -> pd.DataFrame:
@@ -319,7 +327,7 @@ class LiveData:
                 parts.append(today.loc[keep.fillna(False)])
         parts = [p for p in parts if len(p)]
         if not parts:
-            return empty_frame("activities")
+            return frames.activities_frame([])
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     def dial_attempts(self, lead_id: int) -> Snapshot:
