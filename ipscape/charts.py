@@ -30,7 +30,7 @@ from ipscape.presentation.aggregates import (
 from ipscape.presentation.formats import count, duration, number
 from ipscape.presentation.levels import LEVEL_COLOURS, LEVEL_PATTERNS, OK, UNKNOWN, Level
 from ipscape.presentation.text import escape_label
-from ipscape.states import STATE_COLOURS, grouped_states, ordered
+from ipscape.states import LOGGED_OUT, STATE_COLOURS, grouped_states, ordered
 
 # Okabe & Ito (2008), "Color Universal Design".
 OKABE_ITO = (
@@ -306,9 +306,14 @@ def agent_state_trend_chart(
     tz: str,
     title: str = "Agents by state today",
     max_points: int = MAX_POINTS_PER_LINE,
+    compare: pd.DataFrame | None = None,
+    compare_days: int = 0,
+    compare_label: str = "",
 ) -> go.Figure:
-    """Stacked areas of agents per state over the day (from the history store), states in the
-    usual order, each also named in the legend and hover so colour is never the only cue."""
+    """Stacked areas of agents per state over the range (from the history store), states in
+    the usual order, each also named in the legend and hover so colour is never the only cue.
+    With ``compare`` (the same history ``compare_days`` earlier), the agents then logged in
+    (every state but logged out) are a dotted line over the same clock times."""
     uirevision = "agent-state-trend"
     if history.empty:
         return empty_figure(title, "No history for this range", uirevision)
@@ -329,6 +334,19 @@ def agent_state_trend_chart(
             name=escape_label(state),
             line={"color": STATE_COLOURS.get(state, "#999999"), "width": 1},
             hovertemplate=f"{escape_label(state)}: %{{y}}<extra></extra>",
+        )
+    if compare is not None and not compare.empty:
+        working = compare[compare["state"].ne(LOGGED_OUT).fillna(True)]
+        logged_in = working.groupby("at", as_index=False)["agents"].sum(min_count=1)
+        logged_in = _thinned_rows(logged_in.sort_values("at"), max_points)
+        label = f"Logged in ({compare_label})"
+        fig.add_scatter(
+            x=_shifted_x(logged_in["at"], tz, compare_days),
+            y=_floats(logged_in["agents"]),
+            mode="lines",
+            name=label,
+            line={"color": "#555555", "dash": "dot", "width": 2},
+            hovertemplate=f"{label}: %{{y}}<extra></extra>",
         )
     fig.update_xaxes(title_text=f"time ({tz})")
     return fig

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-STATE_ORDER = ("Available", "Busy", "Dialling", "Wrap", "Paused", "LoggedOut")
+LOGGED_OUT = "LoggedOut"  # every other state is an agent at work
+STATE_ORDER = ("Available", "Busy", "Dialling", "Wrap", "Paused", LOGGED_OUT)
 # Okabe-Ito (colour-blind safe) per known state; every view that colours a state also names it.
 STATE_COLOURS = {
     "Available": "#009E73",

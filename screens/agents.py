@@ -8,6 +8,7 @@ from ipscape.presentation import aggregates, formats, tables
 from ipscape.presentation.agent_grid import agent_grid
 from ipscape.presentation.freshness import history_warning
 from ipscape.presentation.text import plain
+from ipscape.presentation.time_range import comparison_days, comparison_label
 from ui import auth, layout, tiles, view
 from ui.agent_grid import show_grid
 from ui.glossary import glossary
@@ -98,22 +99,32 @@ def live_agents() -> None:
 live_agents()
 if ctx.live.history is not None:
     st.subheader("Over time", help=words["times"])
-    picked = view.time_range(ctx)
+    picked = view.time_range(ctx, compare=True)
     live = view.bounds(ctx, picked)[0].live
 
     @auth.live_fragment(max(60.0, ctx.config.poll.agents_s) if live else None)
     def trend() -> None:
         assert ctx.live.history is not None
-        bounds, _ = view.bounds(ctx, picked)
+        bounds, against = view.bounds(ctx, picked)
         history = ctx.live.history.agent_state_history(
             bounds.since, None if bounds.live else bounds.until
+        )
+        before = (
+            None
+            if against is None
+            else ctx.live.history.agent_state_history(against.since, against.until)
         )
         warning = history_warning(ctx.live.history.status(), ctx.tz)
         if warning:
             st.warning(plain(warning), icon="⚠️")
         st.plotly_chart(
             charts.agent_state_trend_chart(
-                history, tz=ctx.tz, title=f"Agents by state, {picked.label.lower()}"
+                history,
+                tz=ctx.tz,
+                title=f"Agents by state, {picked.label.lower()}",
+                compare=before,
+                compare_days=comparison_days(picked.compare),
+                compare_label=comparison_label(picked.compare),
             ),
             width="stretch",
             key="state_trend",

@@ -336,3 +336,27 @@ def test_the_service_level_of_an_earlier_day_is_a_grey_dotted_line() -> None:
     )
     earlier = next(t for t in fig.data if t.name == "Service level % (yesterday)")
     assert list(earlier.x) == list(fig.data[0].x) and list(earlier.y) == [60.0, None]
+
+
+def test_agents_logged_in_on_an_earlier_day_are_a_dotted_line_over_todays_states() -> None:
+    today = datetime(2026, 3, 12, 9, tzinfo=UTC)
+
+    def states(day: datetime, busy: int) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "at": pd.to_datetime([day] * 3, utc=True),
+                "state": pd.array(["Busy", "Available", "LoggedOut"], dtype="string"),
+                "agents": pd.array([busy, 2, 40], dtype="Int64"),
+            }
+        )
+
+    fig = charts.agent_state_trend_chart(
+        states(today, 5),
+        tz="UTC",
+        compare=states(today - timedelta(days=1), 9),
+        compare_days=1,
+        compare_label="yesterday",
+    )
+    earlier = next(t for t in fig.data if t.name == "Logged in (yesterday)")
+    assert list(earlier.y) == [11.0]  # 9 busy + 2 available; logged-out agents are not in
+    assert list(earlier.x) == list(fig.data[0].x) and earlier.stackgroup is None

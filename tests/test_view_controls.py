@@ -179,6 +179,13 @@ def yesterday(app_env: Path, app_tenant: RunningSimulator) -> Iterator[pd.DataFr
     store = SQLiteHistory(app_env.parent / "history.sqlite", 7)
     try:
         store.append_activities(moved)
+        for hour in range(24):  # yesterday's staffing: one more agent at work each hour
+            working = pd.DataFrame(
+                {"state": pd.array(["Busy"] * hour + ["LoggedOut"] * 3, dtype="string")}
+            )
+            store.append_agent_states(
+                working, today0 - timedelta(days=1) + timedelta(hours=hour, minutes=30)
+            )
         for hour in range(24):
             store.append_campaigns(
                 pd.DataFrame(
@@ -258,3 +265,22 @@ def test_a_custom_range_older_than_history_says_so_and_shows_today(
     assert not at.exception
     assert any(n.startswith("History reaches back to ") for n in captions(at))
     assert at.selectbox(key=WINDOW).value == "today" and "window" not in at.query_params
+
+
+def test_the_agents_page_compares_todays_states_with_yesterdays_staffing(
+    yesterday: pd.DataFrame, app_tenant: RunningSimulator
+) -> None:
+    at = open_page("agents", compare="yesterday")
+    assert not at.exception
+    assert at.selectbox(key=COMPARE).value == "yesterday"
+    trend = chart(at, "agent-state-trend")
+    (earlier,) = [t for t in trend["data"] if t["name"] == "Logged in (yesterday)"]
+    # yesterday up to this clock time: hours 1, 2, ... (the hour with nobody at work has no row)
+    local = datetime.now(UTC).astimezone(start_of_day(datetime.now(UTC), afternoon_zone()).tzinfo)
+    passed = [h for h in range(1, 24) if h * 60 + 30 < local.hour * 60 + local.minute]
+    assert earlier["y"] == [float(h) for h in range(1, len(earlier["y"]) + 1)]
+    assert abs(len(earlier["y"]) - len(passed)) <= 1  # the clock may pass a half hour meanwhile
+    at.selectbox(key=WINDOW).set_value("yesterday").run()
+    trend = chart(at, "agent-state-trend")
+    busy = next(t for t in trend["data"] if t["name"] == "Busy")
+    assert len(busy["y"]) == 23 and max(busy["y"]) == 23.0

@@ -15,13 +15,12 @@ import pandas as pd
 from ipscape.config import Thresholds
 from ipscape.presentation.formats import duration, text
 from ipscape.presentation.levels import UNKNOWN, Level, LevelMemory
-from ipscape.states import OTHER_STATE_COLOUR, STATE_COLOURS, STATE_ORDER
+from ipscape.states import LOGGED_OUT, OTHER_STATE_COLOUR, STATE_COLOURS, STATE_ORDER
 
 # Text on a state's colour: dark on the light ones, light on the dark ones (contrast >= 4.5).
 _LIGHT_TEXT = "#FFFFFF"
 _DARK_TEXT = "#111111"
 _DARK_FILLS = {"Busy"}
-LOGGED_OUT = "LoggedOut"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from ipscape.live import LiveData
 from ipscape.metrics import voicemail_summary
 from ipscape.metrics.feeds import PERFORMANCE_FEED, SERVICE_LEVEL_FEED, window_rows
 from ipscape.presentation import aggregates, tables
-from ipscape.presentation.agent_grid import LOGGED_OUT, Grid, agent_grid
+from ipscape.presentation.agent_grid import Grid, agent_grid
 from ipscape.presentation.formats import (
     UNKNOWN_TEXT,
     age,
@@ -51,6 +51,7 @@ from ipscape.presentation.wall_models import (
     wall_table,
 )
 from ipscape.snapshots import Snapshot
+from ipscape.states import LOGGED_OUT
 
 # One model per (view, campaign scope) slot, replaced when its data changes, so old versions are
 # never kept; 32 slots hold the four views of eight differently scoped walls.
