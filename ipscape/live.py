@@ -27,7 +27,7 @@ from ipscape import feeds, frames, health
 from ipscape.budget import RequestBudget
 from ipscape.client import IpscapeClient, request_scope
 from ipscape.clock import Clock, local_days, next_midnight, start_of_day, utc_from_timestamp
-from ipscape.collector import Collector, empty_frame, feed_intervals
+from ipscape.collector import Collector, LeasedCollector, empty_frame, feed_intervals
 from ipscape.config import MIN_POLL_S, DashboardConfig
 from ipscape.errors import PaginationError
 from ipscape.history import HistoryStore, ResilientHistory, SQLiteHistory
@@ -370,7 +370,12 @@ class LiveData:
         return self.collector.window.quarantined()
 
     def operator_view(self) -> health.OperatorView:
-        """What /healthz and /metrics read: the stores and counters, never the tenant."""
+        """What /healthz and /metrics read: the stores and counters, never the tenant; the
+        alert counters of whichever collector this process runs (the embedded one, or the one
+        competing for the database lease; none on a pure replica)."""
+        sender: Collector | LeasedCollector | None = self.collector
+        if sender is None:
+            sender = next((s for s in self.services if isinstance(s, LeasedCollector)), None)
         return health.OperatorView(
             snapshots=self.snapshots,
             feeds=self.intervals,
@@ -382,6 +387,7 @@ class LiveData:
             coverage=self.campaign_coverage,
             active_collector=self._active_collector,
             follower=self.follower,
+            alerts=None if sender is None else sender.alert_stats,
         )
 
     def campaign_coverage(self) -> feeds.Coverage | None:

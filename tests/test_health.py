@@ -46,7 +46,6 @@ from ipscape.settings import demo_settings
 from ipscape.simulator import RunningSimulator
 from ipscape.simulator.server import bind_socket
 from ipscape.snapshots import FeedStatus, MemorySnapshots
-from ui import server
 
 ROOT = Path(__file__).resolve().parents[1]
 CANARY = "canary-error-text-5d1e"
@@ -459,16 +458,17 @@ def test_no_alert_metrics_where_no_collector_sends_them(
 def test_the_servers_view_reads_the_alerts_of_its_collector_and_none_on_a_replica(
     shared_simulator: RunningSimulator,
 ) -> None:
-    """ui/server.py's /metrics: the embedded collector's counters; a replica has none."""
+    """The server's /metrics (LiveData.operator_view): the embedded collector's counters; a
+    replica has none."""
     client = IpscapeClient(demo_settings(shared_simulator.api_root))
     embedded = LiveData(client, DashboardConfig())
     replica = LiveData(client, DashboardConfig(), embedded=False)
     try:
         assert embedded.collector is not None
-        alerts = server.operator_view_of(embedded).alerts
+        alerts = embedded.operator_view().alerts
         assert alerts is not None and alerts() == embedded.collector.alert_stats()
         assert alerts() == AlertStats({"warn": 0, "alert": 0, "ok": 0})  # nothing configured
-        assert server.operator_view_of(replica).alerts is None
+        assert replica.operator_view().alerts is None
     finally:
         embedded.close()
         replica.close()

@@ -9,8 +9,8 @@ the fix starts everything (fail closed: never the demo in place of a tenant that
 misconfigured). At shutdown the collector stops, the stores close and the simulator stops.
 
 ``/healthz`` and ``/metrics`` read the snapshot store and counters only (the alerts' too, from
-this process's collector): they never call the tenant and never show secrets or tenant strings
-(ipscape/health.py).
+this process's collector: `LiveData.operator_view`): they never call the tenant and never show
+secrets or tenant strings (ipscape/health.py).
 
 Before the first viewer, the server imports what the screens import and moves every object it
 holds into Python's permanent generation (`gc.freeze`), so that full collections no longer walk
@@ -28,7 +28,6 @@ import importlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +36,7 @@ from starlette.routing import BaseRoute
 from streamlit.logger import get_logger
 
 from ipscape import health
-from ipscape.collector import Collector, LeasedCollector
 from ipscape.errors import ConfigError, IpscapeError, user_message
-from ipscape.live import LiveData
 from ui import auth, runtime
 
 log = get_logger(__name__)
@@ -126,17 +123,7 @@ async def lifespan(app: Any) -> AsyncIterator[None]:
 
 def operator_view() -> health.OperatorView | None:
     live = runtime.current()
-    return None if live is None else operator_view_of(live)
-
-
-def operator_view_of(live: LiveData) -> health.OperatorView:
-    """``live``'s operator view, with the alert counters of whichever collector this process
-    runs: the embedded one, or the one competing for the database lease (none on a replica)."""
-    sender: Collector | LeasedCollector | None = live.collector
-    if sender is None:
-        sender = next((s for s in live.services if isinstance(s, LeasedCollector)), None)
-    view = live.operator_view()
-    return view if sender is None else replace(view, alerts=sender.alert_stats)
+    return None if live is None else live.operator_view()
 
 
 def routes() -> list[BaseRoute]:
