@@ -22,6 +22,7 @@ from ipscape.clock import ManualClock
 from ipscape.config import DashboardConfig, PollConfig, WallConfig, load_config
 from ipscape.live import LiveData
 from ipscape.presentation.levels import ALERT, LEVEL_COLOURS, OK, WARN
+from ipscape.presentation.scope import scope_frame
 from ipscape.presentation.tables import Column, table_of
 from ipscape.presentation.wall import (
     BOARD_TICK_S,
@@ -36,7 +37,6 @@ from ipscape.presentation.wall import (
     parse_open_hours,
     parse_wall_params,
     pixel_shift,
-    scope_frame,
     token_allowed,
     url_switches,
     wall_schedule,

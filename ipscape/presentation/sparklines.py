@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ipscape.presentation.wall import scope_frame
+from ipscape.presentation.scope import scope_frame
 
 BUCKET = "15min"
 MAX_POINTS = 96  # a whole day of 15-minute buckets

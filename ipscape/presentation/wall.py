@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 from ipscape.config import WallConfig
 from ipscape.presentation.scope import parse_campaign_ids
-from ipscape.presentation.scope import scope_frame as scope_frame  # the wall's scope
 
 VIEWS: tuple[str, ...] = ("overview", "agents", "voicemail", "transfers")
 # Views a wall may ask for besides the default rotation: "grid", one cell per agent (a room

@@ -38,8 +38,9 @@ from ipscape.presentation.formats import (
 )
 from ipscape.presentation.headlines import headlines
 from ipscape.presentation.levels import Level, LevelMemory
+from ipscape.presentation.scope import scope_frame
 from ipscape.presentation.sparklines import performance_sparklines
-from ipscape.presentation.wall import Rotation, WallParams, scope_frame
+from ipscape.presentation.wall import Rotation, WallParams
 from ipscape.presentation.wall_models import (
     VIEW_TITLES,
     Header,
