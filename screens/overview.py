@@ -5,18 +5,16 @@ import streamlit as st
 from ipscape.metrics import GLOSSARY
 from ipscape.metrics.feeds import (
     PERFORMANCE_FEED,
-    SERVICE_LEVEL_FEED,
     WINDOW_LABELS,
     window_rows,
 )
 from ipscape.presentation import aggregates, tables
 from ipscape.presentation.headlines import NOW_TILES, headlines
 from ipscape.presentation.levels import UNKNOWN
-from ipscape.presentation.sparklines import performance_sparklines
 from ipscape.presentation.text import plain
 from ui import auth, layout, tiles, view
 from ui.glossary import glossary
-from ui.sparklines import scoped_sparklines
+from ui.sparklines import headline_sparklines
 from ui.tables import show_table
 
 ctx = layout.page_start("Overview")
@@ -52,9 +50,7 @@ def live_overview() -> None:
         "performance": performance,
     }
     heads = headlines(k, thresholds, memory, scope or "all")  # each scope its own hysteresis
-    sparks = scoped_sparklines(ctx.live.history, ctx.tz, campaigns.taken_at, scope)
-    if not scope:  # the service-level feed counts every campaign's calls
-        sparks |= performance_sparklines(ctx.live.snapshot(SERVICE_LEVEL_FEED).frame)
+    sparks = headline_sparklines(ctx.live, ctx.tz, campaigns.taken_at, scope)
     now_row, today_row = st.columns(NOW_TILES), st.columns(NOW_TILES)
     for col, headline in zip([*now_row, *today_row], heads, strict=False):
         with col:

@@ -1,5 +1,7 @@
-"""Today's sparklines from the history store, read once a minute per process (every viewer of
-the overview and every wall share the read: a day of campaign history is thousands of rows).
+"""Today's sparklines of the headline tiles (`headline_sparklines`, for the overview and the
+wall alike): the waits and agents from the history store, read once a minute per process (every
+viewer of the overview and every wall share the read: a day of campaign history is thousands of
+rows), and the service level and abandon rate from the service-level feed.
 
 A wall scoped to some campaigns draws from the same read, its own campaigns picked out
 (`ipscape.presentation.sparklines.history_sparklines`); its lines are kept per scope for the
@@ -16,12 +18,26 @@ import streamlit as st
 
 from ipscape.clock import start_of_day
 from ipscape.history import HistoryStore
-from ipscape.presentation.sparklines import history_sparklines
+from ipscape.live import LiveData
+from ipscape.metrics.feeds import SERVICE_LEVEL_FEED
+from ipscape.presentation.sparklines import history_sparklines, performance_sparklines
 
 READ_EVERY_S = 60
 # Scopes whose lines are kept (two minutes' worth of eight differently scoped walls); a ninth
 # scope only costs its walls a recount from the shared read.
 MAX_SCOPES = 16
+
+
+def headline_sparklines(
+    live: LiveData, tz: str, now: datetime, campaign_ids: Sequence[int] = ()
+) -> dict[str, list[float]]:
+    """Headline key -> today's points, of ``campaign_ids`` (all campaigns when none). The
+    service-level feed counts every campaign's calls (it has no campaign rows), so a scoped
+    view draws no service-level or abandon line rather than everyone's."""
+    lines = scoped_sparklines(live.history, tz, now, campaign_ids)
+    if not campaign_ids:
+        lines |= performance_sparklines(live.snapshot(SERVICE_LEVEL_FEED).frame)
+    return lines
 
 
 def scoped_sparklines(

@@ -41,7 +41,7 @@ from ipscape.presentation.wall_models import Header, Tile, View, WallTable
 from ui import auth, layout, runtime, tiles
 from ui.agent_grid import show_grid
 from ui.messages import show_config_error
-from ui.sparklines import scoped_sparklines
+from ui.sparklines import headline_sparklines
 
 ASSETS = Path(__file__).parent / "assets"
 WATCHDOG_ID = "ipscape-wall-watchdog"
@@ -212,9 +212,7 @@ def render_board(live: LiveData, config: DashboardConfig, params: WallParams) ->
     # Today's history of this wall's campaigns: one store read a minute shared by every wall
     # and viewer, and lines kept per scope, so a redraw reads neither (ui/sparklines.py).
     lines = (
-        scoped_sparklines(live.history, board.tz, now, params.campaigns)
-        if view == "overview"
-        else None
+        headline_sparklines(live, board.tz, now, params.campaigns) if view == "overview" else None
     )
     show_view(board.view(view, now, lines))
 

@@ -27,7 +27,7 @@ from ipscape import charts
 from ipscape.config import DashboardConfig, Threshold
 from ipscape.live import LiveData
 from ipscape.metrics import voicemail_summary
-from ipscape.metrics.feeds import PERFORMANCE_FEED, SERVICE_LEVEL_FEED, window_rows
+from ipscape.metrics.feeds import PERFORMANCE_FEED, window_rows
 from ipscape.presentation import aggregates, tables
 from ipscape.presentation.agent_grid import Grid, agent_grid
 from ipscape.presentation.formats import (
@@ -39,7 +39,6 @@ from ipscape.presentation.formats import (
 from ipscape.presentation.headlines import headlines
 from ipscape.presentation.levels import Level, LevelMemory
 from ipscape.presentation.scope import scope_frame
-from ipscape.presentation.sparklines import performance_sparklines
 from ipscape.presentation.wall import Rotation, WallParams
 from ipscape.presentation.wall_models import (
     VIEW_TITLES,
@@ -118,10 +117,6 @@ class OverviewData:
     voicemail: pd.DataFrame  # the scoped voicemail, for its ages at each tick
     table: WallTable
     empty_text: str
-    # service level and abandon rate today, from the service-level feed; it counts every
-    # campaign's calls (it has no campaign rows), so a scoped wall draws no such line rather
-    # than everyone's
-    sparklines: Mapping[str, list[float]]
 
 
 @dataclass(frozen=True)
@@ -193,7 +188,6 @@ class Board:
         self.voicemail = live.voicemail()
         self.transfers = live.transfers()
         self.performance = live.snapshot(PERFORMANCE_FEED)
-        self.service_level = live.snapshot(SERVICE_LEVEL_FEED)
 
     def snapshots_for(self, view: str) -> list[Snapshot]:
         return {
@@ -225,7 +219,7 @@ class Board:
         self, name: str, now: datetime, sparklines: Mapping[str, Sequence[float]] | None = None
     ) -> View:
         """The view ``name`` at ``now``; the overview's tiles draw ``sparklines`` (headline key
-        -> today's points of this wall's scope, from the history store: ui/sparklines.py)."""
+        -> today's points of this wall's scope: ui/sparklines.headline_sparklines)."""
         if name == "overview":
             return self.overview(now, sparklines or {})
         build = {
@@ -241,10 +235,8 @@ class Board:
     def overview(
         self, now: datetime, sparklines: Mapping[str, Sequence[float]] | None = None
     ) -> View:
-        # The service-level feed is part of the version: its trend is the model's too.
-        snapshots = [*self.snapshots_for("overview"), self.service_level]
-        data = self._model("overview", snapshots, self._overview_data)
-        lines = {**(sparklines or {}), **data.sparklines}
+        data = self._model("overview", self.snapshots_for("overview"), self._overview_data)
+        lines = sparklines or {}
         oldest, newest = _voicemail_ages(data.voicemail, now)
         k = replace(data.kpis, oldest_voicemail_s=oldest, newest_voicemail_s=newest)
         source = {
@@ -307,7 +299,6 @@ class Board:
             voicemail=voicemail,
             table=table,
             empty_text="No campaign statistics yet." if not c.has_data else "No active campaigns.",
-            sparklines={} if self.scope else performance_sparklines(self.service_level.frame),
         )
 
     # agents
