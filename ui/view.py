@@ -81,8 +81,9 @@ def _write_url(changes: Mapping[str, str | None]) -> None:
             st.query_params[name] = value
 
 
-def campaign_scope(ctx: runtime.AppContext) -> tuple[int, ...]:
-    """The scope control: which campaigns this page shows (empty: every campaign)."""
+def campaign_scope(ctx: runtime.AppContext) -> None:
+    """The scope control: which campaigns this page shows (empty: every campaign), read back
+    by `scope` from the widget's state, also in the fragments that rerun without this."""
     names = (SCOPE_PARAM,)
     state = sticky_params(
         _url(names), st.session_state.get(SCOPE_MEMORY), names, _present(SCOPE_KEY)
@@ -104,7 +105,6 @@ def campaign_scope(ctx: runtime.AppContext) -> tuple[int, ...]:
     st.session_state[SCOPE_MEMORY] = remembered(params, names)
     for note in notes:
         st.caption(plain(f"Campaigns: {note}."))
-    return tuple(chosen)
 
 
 def scope() -> tuple[int, ...]:
